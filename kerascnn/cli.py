@@ -1,0 +1,100 @@
+"""The ``kerascnn`` console script: a thin argparse front over the library.
+
+Each sub-command lives in ``kerascnn/commands/<module>.py`` and exposes
+
+    def add_arguments(parser: argparse.ArgumentParser) -> None
+    def run(args: argparse.Namespace) -> int | None
+
+Only the module of the command being run is imported, so ``kerascnn --help``
+and ``kerascnn predict`` (onnxruntime only) never import TensorFlow.
+
+Bad input raises ``ValueError`` (``kerascnn.errors.UsageError``) or ``OSError``
+somewhere below; it is printed here as one line and the exit status is 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+import kerascnn
+
+# name -> (module under kerascnn.commands, one-line help). Order = order in --help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "quickstart": ("quickstart", "train LeNet-5 on the bundled digits, export, verify, benchmark, predict"),
+    "models": ("models", "list every model in the zoo with family, paper, year, parameters and MACs"),
+    "summary": ("summary", "lecture-style per-layer table: shapes, activations, memory, params, MACs"),
+    "train": ("train", "train a model with Keras fit into a run directory"),
+    "schedule": ("schedule", "plot a learning-rate schedule"),
+    "lr-find": ("lr_find", "LR range test: plot loss against learning rate and suggest one"),
+    "augment-preview": ("augment_preview", "write a PNG grid of augmented samples"),
+    "export": ("export", "export a .keras model to TFLite and ONNX with parity checks"),
+    "bench": ("bench", "benchmark exported artifacts (onnxruntime, LiteRT) against Keras"),
+    "predict": ("predict", "classify images with an .onnx or .tflite model (no TensorFlow)"),
+}
+
+EXIT_USAGE = 2
+
+
+def _quiet_tensorflow() -> None:
+    # TensorFlow's C++ start-up chatter is noise for students; real errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+def _command_module(command: str):
+    module_name, _ = COMMANDS[command]
+    return importlib.import_module(f"kerascnn.commands.{module_name}")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser; only ``command``'s own arguments are loaded."""
+    parser = argparse.ArgumentParser(
+        prog="kerascnn",
+        description="kerascnn: classic CNNs in Keras 3, from the lecture table to the edge device.",
+    )
+    parser.add_argument("--version", action="version", version=f"kerascnn {kerascnn.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (_, help_text) in COMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            module = _command_module(name)
+            module.add_arguments(sub_parser)
+            sub_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def _first_command(argv: list[str]) -> str | None:
+    for token in argv:
+        if token in COMMANDS:
+            return token
+        if not token.startswith("-"):
+            return None
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``kerascnn`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _quiet_tensorflow()
+    parser = build_parser(_first_command(argv))
+    args = parser.parse_args(argv)
+    try:
+        status = args._run(args)
+    except KeyboardInterrupt:
+        print("kerascnn: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as err:
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if isinstance(err, OSError) and err.filename and str(err.filename) not in message:
+            message = f"{message}: {err.filename}"
+        print(f"kerascnn {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    return int(status or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``kerascnn`` sub-command (see ``kerascnn.cli``)."""
