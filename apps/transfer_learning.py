@@ -1,0 +1,116 @@
+"""Transfer learning with little, similar data: linear probe vs fine-tuning vs from scratch.
+
+Title: Transfer learning, the lecture's "little data / similar data" case
+Description: pretrain LeNet-5 on MNIST digits 0-4, then learn digits 5-9 from only
+50 images per class three ways:
+
+* **from scratch**: a fresh LeNet-5 on the 250 images;
+* **linear probe**: the pretrained network frozen (``freeze="base"``), only a new
+  classifier trained: the lecture's advice for very little, similar data;
+* **fine-tune**: the pretrained network with a new classifier, all layers trained
+  with a 10x smaller learning rate.
+
+Features learned on 0-4 (strokes, curves, junctions) transfer to 5-9, so both
+pretrained variants beat training from scratch on so little data.
+
+Reference: Yosinski, Clune, Bengio, Lipson, "How transferable are features in deep
+neural networks?", NeurIPS 2014.
+
+Run it (offline, the project's MNIST split)::
+
+    python apps/transfer_learning.py --data-dir ../shared/data
+    python apps/transfer_learning.py --dataset digits --per-class 20   # bundled 8x8 digits
+
+Writes one run directory per model under ``--out`` and ``transfer.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="mnist", help="mnist (default) or digits")
+    parser.add_argument("--data-dir", help="folder holding mnist/ (default: $KERASCNN_DATA)")
+    parser.add_argument("--per-class", type=int, default=50, help="training images per new class (default 50)")
+    parser.add_argument("--pretrain-epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=30, help="epochs on the small data set")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--steps", type=int, default=None, help="cap batches per epoch (smoke runs)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--out", default="runs/transfer", help="output folder (must be new or empty)")
+    return parser.parse_args(argv)
+
+
+def subset(dataset, classes, *, name: str, per_class: int | None = None, seed: int = 0):
+    """The images of ``classes`` relabelled 0..k-1, optionally ``per_class`` training images each."""
+    from kerascnn.data import ImageDataset
+
+    rng = np.random.default_rng(seed)
+    train = np.flatnonzero(np.isin(dataset.y_train, classes))
+    if per_class is not None:
+        train = np.concatenate([rng.choice(np.flatnonzero(dataset.y_train == c), per_class, replace=False)
+                                for c in classes])
+    test = np.flatnonzero(np.isin(dataset.y_test, classes))
+    relabel = np.vectorize({c: i for i, c in enumerate(classes)}.get)
+    return ImageDataset(
+        name=name,
+        x_train=dataset.x_train[np.sort(train)],
+        y_train=relabel(dataset.y_train[np.sort(train)]),
+        x_test=dataset.x_test[test],
+        y_test=relabel(dataset.y_test[test]),
+        class_names=[dataset.class_names[c] for c in classes],
+        source=f"{dataset.name} classes {classes}" + (f", {per_class} training images each" if per_class else ""),
+    )
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    from kerascnn import data, plots
+    from kerascnn.errors import UsageError
+    from kerascnn.files import atomic_write_json
+    from kerascnn.train import train
+
+    out = Path(args.out)
+    if out.is_dir() and any(out.iterdir()):
+        raise UsageError(f"Output folder {out} is not empty; choose another --out.")
+    digits = data.load(args.dataset, args.data_dir)
+    old = subset(digits, [0, 1, 2, 3, 4], name=f"{digits.name}-0to4")
+    new = subset(digits, [5, 6, 7, 8, 9], name=f"{digits.name}-5to9-small", per_class=args.per_class,
+                 seed=args.seed)
+    print(f"pretraining set: {old}\nsmall new set:   {new}")
+    common = dict(seed=args.seed, steps_per_epoch=args.steps, quiet=True)
+
+    # 1. Pretrain on the five old classes (plenty of data).
+    pretrained = train("lenet5", old, epochs=args.pretrain_epochs, run_dir=out / "pretrain-0to4", **common)
+    print("pretrained:  ", pretrained.summary())
+    source = str(pretrained.run_dir / "model.keras")
+
+    # 2. The same small data three ways. A 20 % validation split keeps the curves honest.
+    small = dict(epochs=args.epochs, validation_split=0.2, **common)
+    variants = {
+        "from scratch": dict(lr=args.lr),
+        "linear probe": dict(init_from=source, new_head=True, freeze="base", lr=args.lr),
+        "fine-tune": dict(init_from=source, new_head=True, lr=args.lr / 10),
+    }
+    results = {}
+    for label, options in variants.items():
+        result = train("lenet5", new, run_dir=out / label.replace(" ", "-"), **small, **options)
+        results[label] = result.metrics["test_accuracy"]
+        print(f"{label:<13}", result.summary())
+
+    plots.plot_bars(list(results), [100 * v for v in results.values()], out / "transfer.png",
+                    xlabel="test accuracy on digits 5-9 (%)", value_format="{:.1f}",
+                    title=f"LeNet-5, {args.per_class} images per class of 5-9")
+    atomic_write_json(out / "transfer.json", results)
+    for label, accuracy in results.items():
+        print(f"{label:<13} {accuracy:.2%}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""``kerascnn augment-preview``: a PNG grid of augmented training images.
+
+    kerascnn augment-preview --dataset mnist --data-dir ../shared/data \\
+        --augment rotate:15,translate:0.1,zoom:0.1 --out augment.png
+    kerascnn augment-preview --list
+
+Each row is one training image: the original in the first column, augmented
+variants (the same layers the training pipeline runs) beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from kerascnn.options import non_negative_int, positive_int
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default="digits",
+                        help="data set name or folder:PATH (default: digits, embedded)")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="where offline data lives (default: $KERASCNN_DATA, then the TFDS data dir)")
+    parser.add_argument("--download", action="store_true",
+                        help="allow tensorflow-datasets to download the data set (needs network)")
+    parser.add_argument("--augment", metavar="SPEC",
+                        help="comma-separated name[:value] items, e.g. rotate:15,translate:0.1 "
+                             "(default: a label-safe suggestion for the data set; --list shows all)")
+    parser.add_argument("--samples", type=positive_int, default=6, metavar="N",
+                        help="training images, one per row (default 6)")
+    parser.add_argument("--variants", type=positive_int, default=7, metavar="V",
+                        help="augmented variants per image (default 7)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="picks the images and the augmentation")
+    parser.add_argument("--out", metavar="PNG", help="PNG file to write (required unless --list)")
+    parser.add_argument("--list", action="store_true", help="list the augmentations and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kerascnn.errors import UsageError
+
+    if args.list:
+        from kerascnn import augment
+
+        for name, text in augment.describe().items():
+            print(f"{name:<12} {text}")
+        return 0
+    if not args.out:
+        raise UsageError("--out PNG is required (the grid is written there).")
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise UsageError(f"--out must name a .png file. Received: {args.out}")
+
+    import numpy as np
+
+    from kerascnn import augment, data
+    from kerascnn.plots import new_figure, save_figure
+    from kerascnn.seeding import set_global_seed
+
+    if args.augment is not None:
+        augment.parse(args.augment)  # a bad spec fails before any data is read
+    set_global_seed(args.seed, deterministic=False)
+    dataset = data.load(args.dataset, args.data_dir, download=args.download)
+    spec = args.augment if args.augment is not None else augment.suggest(dataset.name)
+    layers = augment.build(spec, dataset.input_shape, seed=args.seed)
+    if layers is None:
+        raise UsageError(f"Nothing to preview: --augment {spec!r} names no augmentation.")
+
+    rng = np.random.default_rng(args.seed)
+    count = min(args.samples, len(dataset.x_train))
+    originals = dataset.x_train[np.sort(rng.choice(len(dataset.x_train), size=count, replace=False))]
+    augmented = augment.variants(layers, originals, args.variants)
+
+    columns = 1 + args.variants
+    fig, axes = new_figure(count, columns, figsize=(1.3 * columns, 1.3 * count + 0.5), squeeze=False)
+    for row in range(count):
+        images = [originals[row]] + [augmented[row, v] for v in range(args.variants)]
+        for col, image in enumerate(images):
+            ax = axes[row, col]
+            _show(ax, image)
+            if row == 0:
+                ax.set_title("original" if col == 0 else f"#{col}", fontsize=8)
+    fig.suptitle(f"{dataset.name}  --augment {spec}", fontsize=9)
+    save_figure(fig, out)
+    print(f"Wrote {out}: {count} {dataset.name} images x {args.variants} variants of --augment {spec}")
+    return 0
+
+
+def _show(ax, image) -> None:
+    """Raw pixels 0–255 as they are: grey with a fixed 0–255 scale, RGB as uint8."""
+    import numpy as np
+
+    pixels = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    if pixels.shape[-1] == 1:
+        ax.imshow(pixels[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    else:
+        ax.imshow(pixels, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])

@@ -1,0 +1,47 @@
+"""``kerascnn bench DIR|FILES``: latency, throughput, size, memory and GFLOP/s per runtime."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kerascnn.options import comma_list, positive_int
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="DIR|FILE",
+        help="export folders (every .onnx, .tflite and .keras inside) or model files",
+    )
+    parser.add_argument("--batch", type=comma_list(positive_int), default=[1, 8], help="batch sizes (default: 1,8)")
+    parser.add_argument(
+        "--threads", type=comma_list(positive_int), default=None, help="CPU thread counts (default: 1 and all cores)"
+    )
+    parser.add_argument("--runs", type=positive_int, default=50, help="timed interleaved rounds (default: 50)")
+    parser.add_argument("--warmup", type=positive_int, default=5, help="untimed calls per configuration (default: 5)")
+    parser.add_argument("--json", dest="json_path", default=None, metavar="PATH", help="write the report as JSON")
+    parser.add_argument("--plot", default=None, metavar="PATH", help="write a latency bar chart (PNG)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from kerascnn import bench
+    from kerascnn.files import atomic_write_json
+
+    report = bench.benchmark(
+        args.paths,
+        batches=args.batch,
+        threads=args.threads,
+        runs=args.runs,
+        warmup=args.warmup,
+        progress=lambda message: print(message, file=sys.stderr),
+    )
+    print(bench.format_table(report))
+    if args.json_path:
+        atomic_write_json(args.json_path, report)
+        print(f"wrote {args.json_path}")
+    if args.plot:
+        bench.plot(report, args.plot)
+        print(f"wrote {args.plot}")
+    return 0

@@ -1,0 +1,90 @@
+"""``kerascnn summary NAME``: the lecture's per-layer table for a zoo model.
+
+    kerascnn summary vgg16
+    kerascnn summary mobilenet_v1 --alpha 0.5 --input-shape 128,128,3
+    kerascnn summary resnet18 --batch-size 32 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+from kerascnn import options
+
+# Figures quoted in lectures that the computed table corrects:
+# model name -> (input shape the claim is about, claimed activation values, the claim as quoted).
+QUOTED_ACTIVATIONS = {
+    "vgg16": ((224, 224, 3), 24_000_000, '"24M values ~ 96 MB / image" (CS231n, lecture 9)'),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="model name (see `kerascnn models`)")
+    parser.add_argument(
+        "--input-shape", type=options.shape, metavar="H,W,C", help="input shape (default: the model's own)"
+    )
+    parser.add_argument("--classes", type=options.positive_int, metavar="N", help="number of classes")
+    parser.add_argument(
+        "--alpha", type=options.positive_float, metavar="A", help="width multiplier (MobileNets only)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=options.positive_int,
+        default=1,
+        metavar="B",
+        help="batch size for the activation memory (default: 1)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+
+def build_kwargs(name: str, **given) -> dict:
+    """Keyword arguments for ``models.build(name)`` from the options the user gave.
+
+    Raises ``UsageError`` naming the option and the models that take it when
+    ``name``'s builder does not (``--alpha`` on VGG-16).
+    """
+    from kerascnn import models
+    from kerascnn.errors import UsageError
+
+    spec = models.get_spec(name)
+    kwargs = {k: v for k, v in given.items() if v is not None}
+    for key in kwargs:
+        if key not in spec.options():
+            takers = [n for n in models.names() if key in models.get_spec(n).options()]
+            flag = "--" + key.replace("_", "-")
+            raise UsageError(f"{name} does not take {flag}; models that do: {', '.join(takers) or 'none'}.")
+    return kwargs
+
+
+def quoted_note(name: str, summary) -> str | None:
+    """A note when a lecture's quoted figure for ``name`` differs from the computed sum."""
+    if name not in QUOTED_ACTIVATIONS:
+        return None
+    shape, claimed, quote = QUOTED_ACTIVATIONS[name]
+    if summary.input_shapes != (shape,) or claimed == summary.activations:
+        return None
+    from kerascnn.summary import format_bytes, format_count
+
+    per_image = summary.activation_bytes // summary.batch_size
+    return (
+        f"the often-quoted {quote} overstates it: the layer-by-layer sum is "
+        f"{summary.activations:,} values ({format_count(summary.activations)}), "
+        f"{format_bytes(per_image)} per image."
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from kerascnn.summary import summarize_zoo
+
+    kwargs = build_kwargs(args.name, input_shape=args.input_shape, classes=args.classes, alpha=args.alpha)
+    table = summarize_zoo(args.name, batch_size=args.batch_size, **kwargs)
+    note = quoted_note(args.name, table)
+    if note:
+        table = dataclasses.replace(table, notes=(*table.notes, note))
+    if args.json:
+        print(json.dumps({**table.to_dict(), "name": args.name, "model_name": table.name}, indent=2))
+    else:
+        print(table.format_table())
+    return 0

@@ -1,0 +1,144 @@
+"""``kerascnn train MODEL --dataset NAME ...``: train with Keras fit into a run directory.
+
+The flags map one to one onto :func:`kerascnn.train.train` (see
+:class:`kerascnn.training.config.TrainConfig`); the defaults are the recipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+
+from kerascnn.distribute import STRATEGIES
+from kerascnn.options import non_negative_float, non_negative_int, positive_float, positive_int, shape
+from kerascnn.training.config import OPTIMIZERS, TrainConfig
+
+DEFAULTS = TrainConfig()  # the recipe; no TensorFlow import here
+
+
+def fraction(text: str) -> float:
+    """A number in [0, 1) (the validation split)."""
+    value = non_negative_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def image_size(text: str) -> tuple[int, int]:
+    """``"32"`` or ``"32,32"`` -> ``(32, 32)``."""
+    dims = shape(text)
+    if len(dims) == 1:
+        dims = dims * 2
+    if len(dims) != 2:
+        raise argparse.ArgumentTypeError(f"expected HEIGHT,WIDTH like 32,32, got {text!r}")
+    return dims
+
+
+def model_argument(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` with a Python literal value (``dropout=0.5``, ``subsampling=avg``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        parsed = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        parsed = value.strip()
+    return key.strip(), parsed
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Model, data and optimizer flags shared by ``train`` and ``lr-find``."""
+    parser.add_argument("model", metavar="MODEL", help="zoo model name (see `kerascnn models`), e.g. lenet5")
+    parser.add_argument("--dataset", default="digits",
+                        help="data set: digits (embedded, default), mnist, fashion_mnist, cifar10, omniglot, "
+                             "folder:PATH ...")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="where offline data lives (default: $KERASCNN_DATA, then the TFDS data dir)")
+    parser.add_argument("--download", action="store_true",
+                        help="allow tensorflow-datasets to download the data set (needs network)")
+    parser.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size,
+                        help=f"global batch size (default {DEFAULTS.batch_size})")
+    parser.add_argument("--optimizer", choices=list(OPTIMIZERS), default=DEFAULTS.optimizer,
+                        help=f"optimizer (default {DEFAULTS.optimizer})")
+    parser.add_argument("--weight-decay", type=non_negative_float, default=0.0,
+                        help="L2 weight decay on kernels (AdamW: decoupled decay); default 0")
+    parser.add_argument("--l1", type=non_negative_float, default=0.0,
+                        help="L1 penalty on kernels (with --weight-decay: elastic net); default 0")
+    parser.add_argument("--augment", metavar="SPEC",
+                        help="augmentation in the input pipeline, e.g. crop,rotate:10 (see augment-preview)")
+    parser.add_argument("--input-size", type=image_size, metavar="H,W",
+                        help="image size the network sees (default: the images' own size if the model takes it)")
+    parser.add_argument("--model-arg", type=model_argument, action="append", default=[], metavar="KEY=VALUE",
+                        help="extra model builder argument, repeatable (e.g. --model-arg dropout=0.5)")
+    parser.add_argument("--init-from", metavar="MODEL.keras",
+                        help="start from a saved model's network (transfer learning)")
+    parser.add_argument("--new-head", action="store_true",
+                        help="with --init-from: always start a fresh classifier layer")
+    parser.add_argument("--freeze", metavar="base|LAYER",
+                        help="freeze the base network (all but the classifier) or up to a named layer")
+    parser.add_argument("--weights", choices=("imagenet",),
+                        help="start from keras.applications ImageNet weights (downloads; mobilenet_v1, "
+                             "mobilenet_v2, densenet121/169/201)")
+    parser.add_argument("--seed", type=non_negative_int, default=DEFAULTS.seed, help=f"random seed (default {DEFAULTS.seed})")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser)
+    parser.add_argument("--epochs", type=positive_int, default=DEFAULTS.epochs, help=f"epochs (default {DEFAULTS.epochs})")
+    parser.add_argument("--lr", type=positive_float, metavar="LR",
+                        help="initial learning rate (default: 0.001 for adam/adamw/amsgrad/rmsprop, 0.01 otherwise)")
+    parser.add_argument("--schedule", default=DEFAULTS.schedule, metavar="SPEC",
+                        help="LR schedule: constant, step, exponential, inverse-time, cosine[:warmup=E], "
+                             "cyclical / triangular / triangular2 / exp_range, plateau; "
+                             f"see `kerascnn schedule --help` (default {DEFAULTS.schedule})")
+    parser.add_argument("--validation-split", type=fraction, default=DEFAULTS.validation_split,
+                        help="fraction of training images held out for validation "
+                             f"(default {DEFAULTS.validation_split}; 0 = none)")
+    parser.add_argument("--early-stopping", type=positive_int, metavar="PATIENCE",
+                        help="stop when the validation loss has not improved for PATIENCE epochs")
+    parser.add_argument("--no-deterministic", dest="deterministic", action="store_false",
+                        help="allow non-deterministic (faster) TF ops")
+    parser.add_argument("--steps-per-epoch", type=positive_int, metavar="N",
+                        help="cap the batches per epoch (quick smoke runs)")
+    parser.add_argument("--run-dir", metavar="DIR",
+                        help="output folder (default runs/MODEL-DATASET-TIME); must be new or empty")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the unfinished run in --run-dir from its last finished epoch")
+    parser.add_argument("--strategy", choices=STRATEGIES, default=DEFAULTS.strategy,
+                        help="tf.distribute strategy: default (one device), mirrored (all local GPUs, "
+                             "or --cpu-devices), multiworker (machines in TF_CONFIG)")
+    parser.add_argument("--cpu-devices", type=positive_int, metavar="N",
+                        help="split the CPU into N logical devices (mirrored training without GPUs)")
+
+
+def options_from_args(args: argparse.Namespace) -> dict:
+    """The :class:`~kerascnn.training.config.TrainConfig` options given on the command line."""
+    keys = ("data_dir", "download", "batch_size", "optimizer", "weight_decay", "l1", "augment", "input_size",
+            "init_from", "new_head", "freeze", "weights", "seed", "quiet")
+    options = {key: getattr(args, key) for key in keys}
+    options["model_kwargs"] = dict(args.model_arg)
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    from kerascnn.train import train
+
+    options = options_from_args(args)
+    options.update(
+        epochs=args.epochs,
+        lr=args.lr,
+        schedule=args.schedule,
+        validation_split=args.validation_split,
+        early_stopping=args.early_stopping,
+        deterministic=args.deterministic,
+        steps_per_epoch=args.steps_per_epoch,
+        strategy=args.strategy,
+        cpu_devices=args.cpu_devices,
+    )
+    result = train(args.model, args.dataset, run_dir=args.run_dir, resume=args.resume, **options)
+    print(result.summary())
+    diagnosis = result.metrics["diagnosis"]
+    if diagnosis["verdict"] not in ("healthy", "inconclusive"):
+        print(f"diagnosis: {diagnosis['advice']}")
+    return 0

@@ -1,0 +1,259 @@
+"""Data set access: offline readers, the TFDS catalog, and ``tf.data`` pipelines.
+
+    >>> from kerascnn import data
+    >>> ds = data.load("digits")                      # embedded, no data folder needed
+    >>> ds.x_train.shape, ds.x_train.dtype
+    ((1437, 8, 8, 1), dtype('uint8'))
+    >>> ds = data.load("mnist", "../shared/data")     # IDX files in ../shared/data/mnist/
+    >>> train = data.pipeline(ds.x_train, ds.y_train, batch_size=128, shuffle=True, seed=0,
+    ...                       augment="rotate:10,translate:0.1")
+
+Every image data set comes back as an :class:`ImageDataset` of raw pixels
+(uint8 NHWC, 0–255); scaling and resizing live inside the model.
+
+Where data is looked for, in order: the ``data_dir`` argument, ``$KERASCNN_DATA``,
+then TFDS's data folder (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``). In a data
+folder each set has its own sub-folder (``mnist/``, ``omniglot/``, ``rt-polarity/``),
+or is a prepared TFDS data set. Nothing is downloaded unless ``download=True``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kerascnn.data import idx, tfds
+from kerascnn.data.base import (
+    DATA_ENV,
+    ImageDataset,
+    TextDataset,
+    find_folder,
+    not_found,
+    search_dirs,
+)
+from kerascnn.errors import UsageError
+
+FOLDER_PREFIX = "folder:"
+MNIST_CLASSES = [str(d) for d in range(10)]
+FASHION_MNIST_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How one image data set name is found.
+
+    ``local(dirs)`` reads offline files from the search folders (``None`` when
+    absent); ``tfds_name`` is the TFDS catalog entry to fall back on.
+    """
+
+    name: str
+    description: str
+    local: Callable[[list[Path]], ImageDataset | None] | None = None
+    local_files: str = ""  # where the local files go, for the not-found message
+    tfds_name: str | None = None
+    tfds_options: dict = field(default_factory=dict)
+
+
+def _digits(dirs):
+    from kerascnn.data import digits
+
+    return digits.load()
+
+
+def _idx(name: str, class_names: list[str]):
+    def local(dirs):
+        folder = find_folder(name, dirs, contains=idx.has_idx_files)
+        return idx.load_idx_dataset(name, folder, class_names) if folder else None
+
+    return local
+
+
+def _omniglot(dirs):
+    from kerascnn.data import omniglot
+
+    folder = find_folder("omniglot", dirs, contains=omniglot.has_zips)
+    return omniglot.load(folder) if folder else None
+
+
+_SPECS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec("digits", "scikit-learn's 1,797 8x8 digits (embedded default)", local=_digits),
+        DatasetSpec(
+            "mnist", "MNIST 28x28 digits (IDX files or TFDS)",
+            local=_idx("mnist", MNIST_CLASSES),
+            local_files="mnist/t10k-{images-idx3,labels-idx1}-ubyte.gz (add train-* for the full set)",
+            tfds_name="mnist",
+        ),
+        DatasetSpec(
+            "fashion_mnist", "Fashion-MNIST 28x28 clothing (IDX files or TFDS)",
+            local=_idx("fashion_mnist", FASHION_MNIST_CLASSES),
+            local_files="fashion_mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz",
+            tfds_name="fashion_mnist",
+        ),
+        DatasetSpec("cifar10", "CIFAR-10 32x32 colour (TFDS)", tfds_name="cifar10"),
+        DatasetSpec("cifar100", "CIFAR-100 32x32 colour (TFDS)", tfds_name="cifar100"),
+        DatasetSpec("svhn_cropped", "SVHN 32x32 house numbers (TFDS)", tfds_name="svhn_cropped"),
+        DatasetSpec(
+            "omniglot", "Omniglot 105x105 characters (background zips or TFDS)",
+            local=_omniglot,
+            local_files="omniglot/images_background_small{1,2}.zip",
+            # TFDS keeps only the background/evaluation alphabet split: divide "train" 75/25 per character.
+            tfds_name="omniglot", tfds_options={"test_split": None, "channels": 1},
+        ),
+    )
+}  # fmt: skip
+
+
+def names() -> list[str]:
+    """Registered image data set names (any folder of class sub-folders works too)."""
+    return list(_SPECS)
+
+
+def describe() -> dict[str, str]:
+    """``{name: one-line description}`` for ``--help`` texts and listings."""
+    return {name: spec.description for name, spec in _SPECS.items()}
+
+
+def load(name: str, data_dir: str | os.PathLike | None = None, *, download: bool = False) -> ImageDataset:
+    """Load an image data set as uint8 NHWC arrays with integer labels.
+
+    Args:
+        name: a name from :func:`names`, ``"folder:<path>"``, or the path of a
+            folder of class sub-folders of images.
+        data_dir: folder to look in first (then ``$KERASCNN_DATA``, then TFDS's).
+        download: allow tensorflow-datasets to download a missing TFDS data set.
+
+    Raises:
+        UsageError: unknown name (with the valid ones), unreadable files.
+        DataNotFoundError: not found offline (says where it looked, how to provide it).
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError(f"Dataset name must be a non-empty string. Received: {name!r}")
+    if name.startswith(FOLDER_PREFIX) or (name.lower() not in _SPECS and _looks_like_path(name)):
+        from kerascnn.data import folder
+
+        return folder.load(name.removeprefix(FOLDER_PREFIX))
+    spec = _SPECS.get(name.lower())
+    if spec is None:
+        from kerascnn.models import unknown_name_message
+
+        hint = " ('mr' is a text data set: use load_text.)" if name in text_names() else ""
+        folders = " Or use folder:PATH for a folder of class sub-folders."
+        raise UsageError(unknown_name_message("dataset", name, names()) + folders + hint)
+    dirs = search_dirs(data_dir)
+    if spec.local is not None:
+        dataset = spec.local(dirs)
+        if dataset is not None:
+            return dataset
+    looked = [os.fspath(d / spec.name) for d in dirs] if spec.local_files else []
+    if spec.tfds_name:
+        tfds_dirs = tfds.search_dirs(dirs)
+        folder = tfds.find_prepared(spec.tfds_name, tfds_dirs)
+        if folder is None and download:
+            folder = tfds_dirs[0]
+        if folder is not None:
+            return tfds.load(name, spec.tfds_name, folder, download=download, **spec.tfds_options)
+        looked += [f"TFDS {os.fspath(d / spec.tfds_name)}" for d in tfds_dirs]
+    raise not_found(name, looked, downloadable=bool(spec.tfds_name), how=spec.local_files)
+
+
+def _looks_like_path(name: str) -> bool:
+    return os.sep in name or "/" in name or name.startswith(".") or Path(name).is_dir()
+
+
+def text_names() -> list[str]:
+    """Registered text data set names."""
+    return ["mr"]
+
+
+def load_text(name: str, data_dir: str | os.PathLike | None = None) -> TextDataset:
+    """Load a text classification data set (``"mr"``: Pang & Lee 2005 movie reviews).
+
+    Raises:
+        UsageError: unknown name. DataNotFoundError: files not found.
+    """
+    from kerascnn.data import text
+
+    if name not in text_names():
+        from kerascnn.models import unknown_name_message
+
+        raise UsageError(unknown_name_message("text dataset", name, text_names()))
+    return text.load_mr(search_dirs(data_dir))
+
+
+def pipeline(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    shuffle: bool,
+    seed: int | None,
+    augment=None,
+    cache: bool = True,
+):
+    """A ``tf.data`` input pipeline yielding ``(float32 raw pixels, int labels)`` batches.
+
+    cache (the uint8 arrays) -> shuffle (whole set, ``seed``, reshuffled every
+    epoch) -> batch -> cast to float32 -> augment (batched, in parallel, training
+    mode) -> prefetch. Augmentation happens here, never inside the model.
+
+    Args:
+        x, y: images (uint8 NHWC) and labels.
+        batch_size: images per batch (the last batch may be smaller).
+        shuffle: shuffle the whole set, differently but reproducibly each epoch.
+        seed: shuffle seed (and augmentation seed when ``augment`` is a spec string).
+        augment: ``None``, a Keras layer/model called with ``training=True``, or a
+            spec string for :func:`kerascnn.augment.build`.
+        cache: keep the decoded examples in memory after the first epoch.
+
+    Reproducibility: the shuffle order follows ``seed``. The augmentation layers
+    draw from their own seeded generators; their batches are reproducible when op
+    determinism is on (:func:`kerascnn.seeding.set_global_seed`, i.e. ``train
+    --seed``), which makes tf.data apply the random map in order.
+    """
+    import tensorflow as tf
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise UsageError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+    if len(x) != len(y):
+        raise UsageError(f"x and y differ in length: {len(x)} != {len(y)}")
+    if isinstance(augment, str):
+        from kerascnn import augment as augment_module
+
+        augment = augment_module.build(augment, tuple(x.shape[1:]), seed=seed)
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(int(batch_size))
+
+    def to_float(images, labels):
+        images = tf.cast(images, tf.float32)
+        return (images if augment is None else augment(images, training=True)), labels
+
+    ds = ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+__all__ = [
+    "DATA_ENV",
+    "DatasetSpec",
+    "ImageDataset",
+    "TextDataset",
+    "describe",
+    "load",
+    "load_text",
+    "names",
+    "pipeline",
+    "text_names",
+]

@@ -1,0 +1,101 @@
+"""Data sets from the ``tensorflow-datasets`` catalog: read a prepared TFDS data
+folder, or download only when the user asks (``download=True`` / ``--download``).
+
+An unprepared ``tfds.load`` retries the download for minutes when offline, so a
+data set is first checked for on disk (``<dir>/<name>/<version>/``) and a
+missing one fails at once with a one-line message.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from kerascnn.data.base import ImageDataset, offline, stratified_split
+from kerascnn.errors import UsageError
+
+
+def default_dir() -> Path:
+    """TFDS's own default data folder (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``)."""
+    return Path(os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets").expanduser()
+
+
+def search_dirs(dirs: list[Path]) -> list[Path]:
+    """The user's data folders (each may be a TFDS data dir), then TFDS's default."""
+    out = list(dirs)
+    if default_dir() not in out:
+        out.append(default_dir())
+    return out
+
+
+def find_prepared(tfds_name: str, dirs: list[Path]) -> Path | None:
+    """The first folder in ``dirs`` holding a prepared copy of ``tfds_name`` (no network)."""
+    for folder in dirs:
+        if not (folder / tfds_name).is_dir():  # cheap check before importing TFDS
+            continue
+        import tensorflow_datasets as tfds
+
+        try:
+            if tfds.builder(tfds_name, data_dir=os.fspath(folder)).is_prepared():
+                return folder
+        except Exception:  # a foreign or broken folder of the same name: keep looking
+            continue
+    return None
+
+
+def load(
+    name: str,
+    tfds_name: str,
+    folder: Path,
+    *,
+    download: bool = False,
+    test_split: str | None = "test",
+    channels: int | None = None,
+) -> ImageDataset:
+    """Read ``train``/``test_split`` of ``tfds_name`` from ``folder`` as NumPy arrays.
+
+    With ``test_split=None`` the ``train`` split is divided with a fixed stratified
+    split (25 % test, ``random_state=0``). ``channels=1`` keeps the first channel
+    (TFDS stores Omniglot's binary images as RGB).
+    """
+    if download and offline():
+        raise UsageError(f"Downloading {name!r} is disabled: $KERASCNN_OFFLINE is set.")
+    import tensorflow_datasets as tfds
+
+    splits = ["train"] + ([test_split] if test_split else [])
+    try:
+        arrays, info = tfds.load(
+            tfds_name,
+            split=splits,
+            data_dir=os.fspath(folder),
+            download=download,
+            as_supervised=True,
+            batch_size=-1,
+            with_info=True,
+        )
+    except Exception as err:  # TFDS raises many types (DatasetNotFoundError, ConnectionError ...)
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UsageError(f"tensorflow-datasets could not load {tfds_name!r} in {folder}: {message}") from None
+    (x_train, y_train), *rest = tfds.as_numpy(arrays)
+    if test_split:
+        (x_test, y_test), = rest
+        source = f"TFDS {tfds_name} {info.version} in {folder}: splits train / {test_split}"
+    else:
+        train, test = stratified_split(y_train, 0.25, seed=0)
+        x_train, y_train, x_test, y_test = x_train[train], y_train[train], x_train[test], y_train[test]
+        source = f"TFDS {tfds_name} {info.version} in {folder}: train split, stratified 75/25 random_state=0"
+    if channels is not None:
+        x_train, x_test = x_train[..., :channels], x_test[..., :channels]
+    label = info.features["label"]
+    class_names = list(label.names) if getattr(label, "names", None) else [str(i) for i in range(label.num_classes)]
+    return ImageDataset(
+        name,
+        np.asarray(x_train, dtype=np.uint8),
+        y_train,
+        np.asarray(x_test, dtype=np.uint8),
+        y_test,
+        class_names,
+        source,
+    )

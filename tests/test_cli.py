@@ -1,0 +1,53 @@
+"""The console script's contract: help, lazy imports, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from kerascnn import cli
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for command in cli.COMMANDS:
+        assert command in out
+
+
+def test_every_command_module_has_the_contract():
+    for command in cli.COMMANDS:
+        module = cli._command_module(command)
+        assert callable(module.add_arguments) and callable(module.run), command
+
+
+def test_unknown_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["no-such-command"])
+    assert exit_info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_help_does_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from kerascnn import cli\n"
+        "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "assert 'tensorflow' not in sys.modules, 'kerascnn --help imported tensorflow'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_command_errors_are_one_line(monkeypatch, capsys):
+    def fail(args):
+        raise ValueError("bad thing\nsecond line that must not show")
+
+    module = cli._command_module("models")
+    monkeypatch.setattr(module, "run", fail)
+    assert cli.main(["models"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["kerascnn models: error: bad thing"]
