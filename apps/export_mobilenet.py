@@ -173,6 +173,7 @@ def sweep_point(args, version, width, resolution, dataset, folder: Path, trained
         accuracy = float(np.mean(probabilities.argmax(1) == dataset.y_test[: args.test_samples]))
         if float(np.ptp(probabilities, axis=0).max()) < 1e-3:
             raise UsageError(f"{model.name} gives the same output for every image: checks would be vacuous.")
+        print(f"  {model.name}: test accuracy {accuracy:.1%} on {len(x_test)} {args.dataset} images", flush=True)
 
     folder.mkdir(parents=True, exist_ok=True)
     model_path = folder / "model.keras"
@@ -180,6 +181,7 @@ def sweep_point(args, version, width, resolution, dataset, folder: Path, trained
     manifest = export_model(
         model_path, formats=["tflite", "onnx"], quantize=["none", "int8"], calibration=calibration,
         data_dir=args.data_dir, out=folder / "export", force=True, samples=args.verify_samples,
+        progress=lambda message: print(f"    {message}", flush=True),
     )
     point = {
         "version": version, "width": width, "resolution": resolution, "name": model.name,

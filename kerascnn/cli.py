@@ -18,6 +18,7 @@ import argparse
 import importlib
 import os
 import sys
+import tempfile
 
 import kerascnn
 
@@ -37,11 +38,42 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 EXIT_USAGE = 2
 
+# Commands that never need TensorFlow (``predict`` runs on onnxruntime/LiteRT alone;
+# ``models`` reads its cache when it can). Every other command imports it up front,
+# quietly, so a one-line error is not preceded by TensorFlow's start-up banner.
+NO_TENSORFLOW = {"predict", "models"}
+
 
 def _quiet_tensorflow() -> None:
     # TensorFlow's C++ start-up chatter is noise for students; real errors still show.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up banner swallowed.
+
+    A few lines ("All log messages before absl::InitializeLog() ...", "Could not
+    find cuda drivers ...") are written straight to file descriptor 2 before
+    ``TF_CPP_MIN_LOG_LEVEL`` takes effect. They are captured here and replayed
+    only if the import fails.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        except BaseException:
+            os.dup2(saved_stderr, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
 
 
 def _command_module(command: str):
@@ -83,10 +115,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(_first_command(argv))
     args = parser.parse_args(argv)
     try:
+        if args.command not in NO_TENSORFLOW:
+            import_tensorflow_quietly()
         status = args._run(args)
     except KeyboardInterrupt:
         print("kerascnn: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `kerascnn models | head`: the reader left; not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (ValueError, OSError) as err:
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if isinstance(err, OSError) and err.filename and str(err.filename) not in message:

@@ -2,7 +2,7 @@
 
 All are serialisable (``@keras.saving.register_keras_serializable(package="kerascnn")``),
 so a model using them saves to ``.keras`` and loads back without ``custom_objects``
-once ``kerascnn.layers`` is imported (``kerascnn.models`` imports it).
+once ``kerascnn.layers`` is imported (every model family using them imports it).
 
 - :class:`LocalResponseNormalization`: AlexNet's cross-channel "brightness
   normalisation" (Krizhevsky et al., 2012), also ZFNet, GoogLeNet, FaceNet.

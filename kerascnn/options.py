@@ -7,6 +7,7 @@ message argparse turns into a one-line error (exit status 2).
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Iterable
 
 
@@ -56,12 +57,12 @@ def non_negative_float(text: str) -> float:
 
 def shape(text: str) -> tuple[int, ...]:
     """``"224,224,3"`` (or ``224x224x3``) -> ``(224, 224, 3)``; every entry a positive int."""
-    parts = [p for p in text.replace("x", ",").split(",") if p.strip()]
+    parts = re.split(r"[,x]", text.strip())
     try:
         dims = tuple(int(p) for p in parts)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a shape like 224,224,3, got {text!r}") from None
-    if not dims or any(d <= 0 for d in dims):
+    if any(d <= 0 for d in dims):
         raise argparse.ArgumentTypeError(f"expected a shape like 224,224,3, got {text!r}")
     return dims
 

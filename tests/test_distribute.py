@@ -55,7 +55,7 @@ def test_tf_config_roles(monkeypatch):
 def test_mirrored_on_two_cpu_devices(tmp_path):
     run = tmp_path / "run"
     done = subprocess.run(
-        [sys.executable, "-m", "kerascnn", "train", "lenet5", "--dataset", "digits", "--epochs", "2", "--seed", "0",
+        [sys.executable, "-m", "kerascnn", "train", "lenet5", "--dataset", "digits", "--epochs", "1", "--seed", "0",
          "--strategy", "mirrored", "--cpu-devices", "2", "--run-dir", str(run), "--quiet"],
         env=_env(), capture_output=True, text=True, timeout=300,
     )
@@ -63,7 +63,7 @@ def test_mirrored_on_two_cpu_devices(tmp_path):
     assert ", 2 replicas" in done.stdout
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["replicas"] == 2 and metrics["strategy"] == "mirrored"
-    assert metrics["epochs_completed"] == 2 and metrics["test_accuracy"] > 0.5
+    assert metrics["epochs_completed"] == 1 and metrics["test_accuracy"] > 0.3
     assert (run / "model.keras").is_file()
 
 

@@ -155,3 +155,34 @@ def test_model_with_every_custom_layer_saves_and_loads(tmp_path):
     assert [type(layer).__name__ for layer in loaded.layers] == [type(layer).__name__ for layer in model.layers]
     np.testing.assert_array_equal(loaded.predict(images, verbose=0), model.predict(images, verbose=0))
     assert loaded.get_layer("dropconnect").rate == 0.5
+
+
+@pytest.mark.filterwarnings("ignore:In the future `np.object`:FutureWarning")  # inside keras' tf2onnx shim
+def test_custom_layers_convert_to_tflite_builtins_and_onnx(tmp_path):
+    """The export stage ships no Flex/custom ops: every layer lowers to builtin operators."""
+    import onnxruntime
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    inputs = keras.Input(shape=(6, 6, 8))
+    x = LocalResponseNormalization()(inputs)
+    x = Maxout(2)(x)
+    x = keras.layers.Flatten()(x)
+    x = DropConnectDense(16, rate=0.5, seed=0)(x)
+    x = L2Normalize()(x)
+    model = keras.Model(inputs, x)
+    images = RNG.uniform(0, 255, size=(1, 6, 6, 8)).astype("float32")
+    expected = keras.ops.convert_to_numpy(model(images))
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # fails on anything else
+    interpreter = Interpreter(model_content=converter.convert())
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], images)
+    interpreter.invoke()
+    np.testing.assert_allclose(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), expected, atol=1e-6)
+
+    path = str(tmp_path / "layers.onnx")
+    model.export(path, format="onnx", input_signature=[keras.InputSpec(shape=(None, 6, 6, 8), dtype="float32")])
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {session.get_inputs()[0].name: images})[0], expected, atol=1e-6)

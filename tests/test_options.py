@@ -22,7 +22,7 @@ def test_positive_float_rejects(text):
 def test_shape_parses_both_spellings():
     assert options.shape("224,224,3") == (224, 224, 3)
     assert options.shape("32x32x1") == (32, 32, 1)
-    for bad in ["", "a,b", "32,0,3", "-1,2"]:
+    for bad in ["", "a,b", "32,0,3", "-1,2", "8,x,1", "32,,1"]:
         with pytest.raises(argparse.ArgumentTypeError):
             options.shape(bad)
 

@@ -22,10 +22,6 @@ def vgg16():
     return _zoo("vgg16")
 
 
-def _tiny(inputs, outputs):
-    return keras.Model(inputs, outputs)
-
-
 # ------------------------------------------------------------ published numbers
 
 
@@ -61,8 +57,12 @@ def test_vgg16_rows_are_counted_by_role(vgg16):
 @pytest.mark.parametrize(
     "kwargs, published_macs",
     [
-        ({}, 569e6),  # Howard et al. 2017, Table 6 and 7
+        ({}, 569e6),  # Howard et al. 2017, Tables 6 (width) and 7 (resolution)
+        ({"alpha": 0.75}, 325e6),
         ({"alpha": 0.5}, 149e6),
+        ({"alpha": 0.25}, 41e6),
+        ({"input_shape": (192, 192, 3)}, 418e6),
+        ({"input_shape": (160, 160, 3)}, 290e6),
         ({"input_shape": (128, 128, 3)}, 186e6),
     ],
 )
@@ -126,7 +126,7 @@ def test_conv_rules_are_generic_over_kernel_rank():
     conv1d = layers.Conv1D(32, 5, name="conv1d")(x1)
     dense3d = layers.Dense(8, name="dense_on_sequence")(conv1d)
     heads = layers.EinsumDense("abc,cde->abde", output_shape=(96, 4, 5), name="heads")(conv1d)
-    rows = {r.name: r for r in summarize(_tiny(x1, [dense3d, heads])).layers}
+    rows = {r.name: r for r in summarize(keras.Model(x1, [dense3d, heads])).layers}
     assert rows["conv1d"].macs == 96 * 32 * 5 * 16
     assert rows["dense_on_sequence"].macs == 96 * 32 * 8  # Dense applied at each of 96 positions
     assert rows["heads"].macs == (96 * 4 * 5) * 32  # each output value sums over c = 32
@@ -136,7 +136,7 @@ def test_conv_rules_are_generic_over_kernel_rank():
     x3 = keras.Input((16, 10, 50, 100))
     padded = layers.ZeroPadding3D(((4, 4), (2, 2), (0, 0)), data_format="channels_first", name="pad")(x3)
     conv3d = layers.Conv3D(33, (3, 5, 2), strides=(2, 1, 1), data_format="channels_first", name="conv3d")(padded)
-    table = summarize(_tiny(x3, conv3d))
+    table = summarize(keras.Model(x3, conv3d))
     rows = {r.name: r for r in table.layers}
     assert rows["conv3d"].output_shapes == ((33, 8, 50, 99),)
     assert rows["conv3d"].macs == 8 * 50 * 99 * 33 * (3 * 5 * 2) * 16
@@ -150,7 +150,7 @@ def test_grouped_depthwise_separable_and_transposed_convs():
     depthwise = layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2, name="depthwise")(grouped)
     separable = layers.SeparableConv2D(12, 3, padding="same", name="separable")(grouped)
     transposed = layers.Conv2DTranspose(4, 3, strides=2, name="transposed")(grouped)
-    model = _tiny(x, [depthwise, separable, transposed])
+    model = keras.Model(x, [depthwise, separable, transposed])
     table = summarize(model)
     rows = {r.name: r for r in table.layers}
     assert rows["grouped"].macs == 10 * 10 * 8 * 9 * 8 // 4
@@ -169,7 +169,7 @@ def test_batchnorm_activation_add_concat_are_not_counted_twice():
     joined = layers.Concatenate(name="concat")([added, x])
     pooled = layers.GlobalAveragePooling2D(name="gap")(joined)
     out = layers.Dropout(0.5, name="drop")(pooled)
-    model = _tiny(x, out)
+    model = keras.Model(x, out)
     table = summarize(model)
     roles = {r.name: r.role for r in table.layers}
     assert roles["bn"] == roles["relu"] == roles["add"] == roles["drop"] == IN_PLACE
@@ -218,7 +218,7 @@ def test_multi_output_layers_count_every_output():
 
     x = keras.Input((10,))
     first, second = Split(name="split")(x)
-    table = summarize(_tiny(x, [first, second]))
+    table = summarize(keras.Model(x, [first, second]))
     split = next(r for r in table.layers if r.name == "split")
     assert split.output_shapes == ((3,), (7,))
     assert split.activations == 10
@@ -236,7 +236,7 @@ def test_unsupported_models_raise_value_error():
         summarize(keras.Sequential([layers.Dense(2)]))
     x = keras.Input((None, None, 3))
     with pytest.raises(ValueError, match="fixed"):
-        summarize(_tiny(x, layers.Conv2D(2, 3)(x)))
+        summarize(keras.Model(x, layers.Conv2D(2, 3)(x)))
 
 
 def test_shapes_only_build_gives_the_same_table_as_a_real_one():

@@ -13,10 +13,10 @@ import json
 
 from kerascnn import options
 
-# Figures quoted in lectures that the computed table corrects:
-# model name -> (input shape the claim is about, claimed activation values, the claim as quoted).
+# Activation totals quoted in lectures for a default zoo model, which the computed
+# table checks: model name -> (the claimed number of values, the claim as quoted).
 QUOTED_ACTIVATIONS = {
-    "vgg16": ((224, 224, 3), 24_000_000, '"24M values ~ 96 MB / image" (CS231n, lecture 9)'),
+    "vgg16": (24_000_000, '"24M values ~ 96 MB / image" (CS231n, lecture 9)'),
 }
 
 
@@ -53,23 +53,25 @@ def build_kwargs(name: str, **given) -> dict:
     for key in kwargs:
         if key not in spec.options():
             takers = [n for n in models.names() if key in models.get_spec(n).options()]
+            listed = ", ".join(takers[:6]) + (", ..." if len(takers) > 6 else "") if takers else "none"
             flag = "--" + key.replace("_", "-")
-            raise UsageError(f"{name} does not take {flag}; models that do: {', '.join(takers) or 'none'}.")
+            raise UsageError(f"{name} does not take {flag}; models that do: {listed}.")
     return kwargs
 
 
 def quoted_note(name: str, summary) -> str | None:
-    """A note when a lecture's quoted figure for ``name`` differs from the computed sum."""
+    """A note when a lecture's quoted figure for the default ``name`` differs from the computed sum."""
     if name not in QUOTED_ACTIVATIONS:
         return None
-    shape, claimed, quote = QUOTED_ACTIVATIONS[name]
-    if summary.input_shapes != (shape,) or claimed == summary.activations:
+    claimed, quote = QUOTED_ACTIVATIONS[name]
+    if claimed == summary.activations:
         return None
     from kerascnn.summary import format_bytes, format_count
 
     per_image = summary.activation_bytes // summary.batch_size
+    verb = "overstates" if claimed > summary.activations else "understates"
     return (
-        f"the often-quoted {quote} overstates it: the layer-by-layer sum is "
+        f"the often-quoted {quote} {verb} it: the layer-by-layer sum is "
         f"{summary.activations:,} values ({format_count(summary.activations)}), "
         f"{format_bytes(per_image)} per image."
     )
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
     kwargs = build_kwargs(args.name, input_shape=args.input_shape, classes=args.classes, alpha=args.alpha)
     table = summarize_zoo(args.name, batch_size=args.batch_size, **kwargs)
-    note = quoted_note(args.name, table)
+    note = None if kwargs else quoted_note(args.name, table)  # the quote is about the default model
     if note:
         table = dataclasses.replace(table, notes=(*table.notes, note))
     if args.json:
