@@ -18,7 +18,7 @@ train, 8,000-9,999 test)::
     python apps/benchmark_training.py --data-dir ../shared/data            # all three
     python apps/benchmark_training.py --data-dir ../shared/data --only pipeline
 
-Results go to ``--out`` (``benchmarks/training.json``), one JSON object per benchmark.
+Results go to ``--out`` (``runs/benchmarks/training.json``), one JSON object per benchmark.
 """
 
 from __future__ import annotations
@@ -43,9 +43,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=None, help="override the epochs of the recipes (smoke runs)")
     parser.add_argument("--steps", type=int, default=None, help="cap batches per epoch (smoke runs)")
     parser.add_argument("--pipeline-model", default="resnet20", help="model for the pipeline benchmark")
-    parser.add_argument("--pipeline-steps", type=int, default=40, help="timed steps per feed (after warm-up)")
+    parser.add_argument("--pipeline-steps", type=int, default=16, help="timed steps per feed and round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds (median reported)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--out", default="benchmarks/training.json")
+    parser.add_argument("--out", default="runs/benchmarks/training.json",
+                        help="results JSON; the recipe run directories go beside it")
     return parser.parse_args(argv)
 
 
@@ -69,8 +71,15 @@ def recipe_benchmark(name: str, args, **recipe) -> dict:
 
 
 def pipeline_benchmark(args) -> dict:
-    """Steps/s of ``model.fit`` fed by the augmenting tf.data pipeline vs by in-memory tensors."""
-    import keras
+    """Steps/s of ``model.fit`` fed by the augmenting tf.data pipeline vs by in-memory tensors.
+
+    The two feeds train two copies of the same model and take turns, epoch by
+    epoch, for ``--rounds`` rounds after a warm-up (tracing) epoch each; the
+    ratio of the median rates is reported, so a change in machine load affects
+    both alike.
+    """
+    import statistics
+
     import numpy as np
     import tensorflow as tf
 
@@ -86,39 +95,30 @@ def pipeline_benchmark(args) -> dict:
     batch = config.batch_size
     x, y = dataset.x_train, dataset.y_train
 
-    class Timer(keras.callbacks.Callback):
-        """Seconds of the last epoch (the first one compiles and is not counted)."""
+    # In memory: float32 tensors already decoded and batched; nothing is computed per step.
+    images, labels = tf.constant(x.astype(np.float32)), tf.constant(y)
+    in_memory = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch).repeat()
+    # The training pipeline: uint8 cache -> seeded shuffle -> batch -> float32 -> augment -> prefetch.
+    pipeline = data.pipeline(x, y, batch_size=batch, shuffle=True, seed=args.seed, augment=config.augment).repeat()
 
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds = time.perf_counter() - self.start
-
-    def steps_per_second(make_feed) -> float:
-        model = compile_model(config, dataset, x, 1e-3)
-        timer = Timer()
-        model.fit(make_feed(), epochs=2, steps_per_epoch=steps, callbacks=[timer], verbose=0)
-        return steps / timer.seconds
-
-    # In memory: float32 tensors already on the device, batched, nothing computed per step.
-    images = tf.constant(x.astype(np.float32))
-    labels = tf.constant(y)
-
-    def in_memory():
-        return tf.data.Dataset.from_tensor_slices((images, labels)).repeat().batch(batch).take(2 * steps).cache()
-
-    def augmenting_pipeline():
-        return data.pipeline(x, y, batch_size=batch, shuffle=True, seed=args.seed, augment=config.augment).repeat()
-
-    memory_rate = steps_per_second(in_memory)
-    pipeline_rate = steps_per_second(augmenting_pipeline)
+    feeds = {"memory": (compile_model(config, dataset, x, 1e-3), in_memory),
+             "pipeline": (compile_model(config, dataset, x, 1e-3), pipeline)}
+    for model, feed in feeds.values():  # warm-up: tracing, cache filling
+        model.fit(feed, epochs=1, steps_per_epoch=max(2, steps // 4), verbose=0)
+    rates: dict[str, list[float]] = {name: [] for name in feeds}
+    for _ in range(args.rounds):
+        for name, (model, feed) in feeds.items():
+            start = time.perf_counter()
+            model.fit(feed, epochs=1, steps_per_epoch=steps, verbose=0)
+            rates[name].append(steps / (time.perf_counter() - start))
+    memory_rate, pipeline_rate = (statistics.median(rates[name]) for name in ("memory", "pipeline"))
     ratio = pipeline_rate / memory_rate
     print(f"input pipeline ({args.pipeline_model}, batch {batch}, augment {config.augment}): "
           f"{pipeline_rate:.2f} steps/s vs {memory_rate:.2f} in memory = {ratio:.2f}x")
     return {"model": args.pipeline_model, "batch_size": batch, "augment": config.augment, "steps": steps,
-            "pipeline_steps_per_s": round(pipeline_rate, 3), "memory_steps_per_s": round(memory_rate, 3),
-            "ratio": round(ratio, 3), "load_average": os.getloadavg()[0]}
+            "rounds": args.rounds, "pipeline_steps_per_s": round(pipeline_rate, 3),
+            "memory_steps_per_s": round(memory_rate, 3), "ratio": round(ratio, 3),
+            "rates": {k: [round(v, 3) for v in r] for k, r in rates.items()}, "load_average": os.getloadavg()[0]}
 
 
 BEST_RECIPE_FOR_PIPELINE = {k: v for k, v in BEST_RECIPE.items() if k not in ("model", "epochs")}

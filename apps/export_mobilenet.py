@@ -11,8 +11,7 @@ it with `kerascnn.bench`, and draws latency against MACs with a size/params tabl
 Weights: with `--weights imagenet` (online) the keras.applications ImageNet
 weights. Offline (the default) the project's own: the zoo's MobileNet
 (`kerascnn.models`) trained for 3 epochs on the chosen data set at 96x96, once
-per (version, width), then run at each resolution with BatchNorm statistics
-re-estimated there. An untrained MobileNet outputs the same probabilities for
+per (version, width), then fine-tuned for one epoch at each other resolution. An untrained MobileNet outputs the same probabilities for
 every image, and one with only BatchNorm statistics set is chaotic (30 % on
 MNIST, float32 TFLite off by 4e-4): either would make the parity and
 quantisation checks vacuous.
@@ -42,8 +41,9 @@ WIDTHS = (0.35, 0.5, 0.75, 1.0)
 RESOLUTIONS = (96, 128, 160, 192, 224)
 #: Widths each version's builder (and keras.applications) offers.
 VALID_WIDTHS = {"v1": (0.25, 0.5, 0.75, 1.0), "v2": (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)}
-TRAIN_SAMPLES = 3000  # training images for the own weights (short training at 96x96)
-BN_SAMPLES = 64  # images whose batch statistics become the BatchNorm statistics at each resolution
+TRAIN_RESOLUTION = 96
+TRAIN_SAMPLES = 3000  # training images for the own weights (3 epochs at 96x96)
+FINETUNE_SAMPLES = 1000  # images for the one-epoch fine-tune at each other resolution (disjoint if >= 4000)
 
 # The issue's performance goals, checked on MobileNetV2 1.0 at 224, batch 1.
 GOALS = {
@@ -84,7 +84,7 @@ def imagenet_model(version: str, width: float, resolution: int):
     return raw_pixel_model(backbone, 0, f"mobilenet_{version}_{width}_{resolution}_imagenet")
 
 
-def train_own_weights(version: str, width: float, dataset, seed: int, resolution: int = 96, epochs: int = 3):
+def train_own_weights(version: str, width: float, dataset, seed: int, epochs: int = 3):
     """Train the zoo's MobileNet on ``dataset`` at a small resolution; returns its weights and accuracy.
 
     MobileNets are fully convolutional up to global pooling, so the same weights
@@ -95,10 +95,12 @@ def train_own_weights(version: str, width: float, dataset, seed: int, resolution
     from kerascnn import models
 
     keras.utils.set_random_seed(seed)
+    resolution = TRAIN_RESOLUTION
     backbone = models.build(
         VERSIONS[version], alpha=width, input_shape=(resolution, resolution, 3), include_top=False, pooling="avg"
     )
     model = raw_pixel_model(backbone, dataset.num_classes, f"mobilenet_{version}_{width}")
+    short_training_batchnorm(model)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     x_train = fit_images(dataset.x_train[:TRAIN_SAMPLES], resolution)
@@ -106,12 +108,13 @@ def train_own_weights(version: str, width: float, dataset, seed: int, resolution
     return model.get_weights()
 
 
-def own_model(version: str, width: float, resolution: int, weights, x_bn, classes: int):
-    """The zoo's MobileNet at ``resolution`` with trained ``weights``.
+def own_model(version: str, width: float, resolution: int, weights, dataset, classes: int):
+    """The zoo's MobileNet at ``resolution``, from the 96x96 ``weights``, fine-tuned there for one epoch.
 
-    BatchNorm statistics are re-estimated at the new resolution from one
-    forward pass over real images ``x_bn`` (train/test resolution discrepancy:
-    Touvron et al., 2019, "Fixing the train-test resolution discrepancy").
+    The same weights run at any resolution, but digits 2.3x larger than in
+    training are recognised poorly (25 % on MNIST at 224 even with BatchNorm
+    statistics re-estimated there): one epoch at the target resolution fixes the
+    train/test resolution discrepancy (Touvron et al., 2019).
     """
     import keras
 
@@ -122,17 +125,32 @@ def own_model(version: str, width: float, resolution: int, weights, x_bn, classe
     )
     model = raw_pixel_model(backbone, classes, f"mobilenet_{version}_{width}_{resolution}")
     model.set_weights(weights)
-    norms = [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    for layer in norms:
-        layer.momentum = 0.0  # moving statistics := this batch's statistics
-    model(x_bn, training=True)
-    for layer in norms:
-        layer.momentum = 0.99
+    if resolution != TRAIN_RESOLUTION:
+        short_training_batchnorm(model)
+        model.compile(optimizer=keras.optimizers.Adam(3e-4), loss="sparse_categorical_crossentropy")
+        x = fit_images(dataset.x_train[-FINETUNE_SAMPLES:], resolution)
+        model.fit(x, dataset.y_train[-FINETUNE_SAMPLES:], batch_size=16, epochs=1, verbose=0)
     return model
 
 
-def _scale(x):
-    return x / 127.5 - 1.0
+def short_training_batchnorm(model) -> None:
+    """BatchNorm momentum 0.9 instead of 0.99: a run of ~100 steps must not keep the initial statistics.
+
+    With 0.99, 0.99**100 = 37 % of the moving mean/variance would still be the
+    initial 0/1 after 100 steps, and inference (which uses them) falls apart:
+    25-40 % test accuracy or the same output for every image.
+    """
+    import keras
+
+    def layers(parent):
+        for layer in parent.layers:
+            yield layer
+            if hasattr(layer, "layers"):  # the nested backbone
+                yield from layers(layer)
+
+    for layer in layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 0.9
 
 
 def fit_images(x: np.ndarray, resolution: int) -> np.ndarray:
@@ -162,8 +180,7 @@ def sweep_point(args, version, width, resolution, dataset, folder: Path, trained
         if (version, width) not in trained:
             print(f"  training {VERSIONS[version]} {width} on {args.dataset} at 96x96 ...", flush=True)
             trained[(version, width)] = train_own_weights(version, width, dataset, args.seed)
-        x_bn = fit_images(dataset.x_train[-BN_SAMPLES:], resolution)
-        model = own_model(version, width, resolution, trained[(version, width)], x_bn, dataset.num_classes)
+        model = own_model(version, width, resolution, trained[(version, width)], dataset, dataset.num_classes)
         calibration = args.dataset
     summary = summarize(model)
     accuracy = None
@@ -212,18 +229,23 @@ def benchmark_point(args, folder: Path, name: str) -> dict:
 
 
 def check_goals(point: dict) -> dict:
-    threads = max(r["threads"] for r in point["bench"])
-    timing = {
-        (r["runtime"], r["precision"]): r for r in point["bench"] if r["threads"] == threads and r["batch"] == 1
-    }
+    """The issue's ratios from one benchmark run; each runtime at its fastest thread count."""
+    timing = {}
+    for r in point["bench"]:
+        key = (r["runtime"], r["precision"])
+        if r["batch"] == 1 and (key not in timing or r["median_ms"] < timing[key]["median_ms"]):
+            timing[key] = r
     sizes = {(a["format"], a["precision"]): a["bytes"] for a in point["artifacts"]}
     agreement = {(a["format"], a["precision"]): a["parity"]["top1_agreement"] for a in point["artifacts"]}
     ms = {key: r["median_ms"] for key, r in timing.items()}
     fp32 = min((r for k, r in timing.items() if k[1] == "fp32"), key=lambda r: r["median_ms"])
     int8_key = min((k for k in ms if k[1] == "int8"), key=ms.get)
+    # The machine's limit: all cores at the best GEMM rate measured in this run.
+    peak = max(r["gemm_peak_gflops"] for r in point["bench"])
+    bound_ms = 2e-6 * point["macs"] / peak
     int8_format = "tflite" if int8_key[0] == "litert" else "onnx"
     measured = {
-        "fp32_vs_gemm_bound": fp32["median_ms"] / fp32["bound_ms"],
+        "fp32_vs_gemm_bound": fp32["median_ms"] / bound_ms,
         "int8_speedup_vs_tflite_fp32": ms[("litert", "fp32")] / ms[int8_key],
         "int8_top1_agreement": agreement[(int8_format, "int8")],
         "ort_int8_speedup_vs_ort_fp32": ms[("onnxruntime", "fp32")] / ms[("onnxruntime", "int8")],
@@ -240,10 +262,10 @@ def check_goals(point: dict) -> dict:
         for name, value in measured.items()
     }
     return {
-        "threads": threads,
+        "threads": {f"{k[0]} {k[1]}": r["threads"] for k, r in timing.items()},
         "median_ms": {f"{k[0]} {k[1]}": v for k, v in ms.items()},
-        "gemm_bound_ms": fp32["bound_ms"],
-        "gemm_peak_gflops": fp32["gemm_peak_gflops"],
+        "gemm_bound_ms": round(bound_ms, 3),
+        "gemm_peak_gflops": peak,
         "best_int8": f"{int8_key[0]} {int8_key[1]}",
         "int8_top1_agreement": {f"{k[0]} {k[1]}": v for k, v in agreement.items() if k[1] == "int8"},
         "load_average": point["machine"]["load_average"],

@@ -79,7 +79,13 @@ def onnx_session_options(threads: int | None = None):
       process); one inter-op thread, sequential execution: a CNN is a chain,
       parallelism lives inside each operator.
     * ``ORT_ENABLE_ALL`` graph optimisations (constant folding, Conv+BN+ReLU
-      fusion, NCHWc layout for convolutions and QDQ -> integer-op fusion).
+      fusion, NCHWc layout for convolutions and QDQ -> integer-op fusion);
+      ``ORT_ENABLE_EXTENDED`` (no layout optimisation) ran MobileNetV2 2x slower here.
+    * No spin-waiting: worker threads sleep between operators instead of
+      busy-waiting. On a shared machine, and when several sessions alternate as
+      in ``kerascnn bench``, spinning threads steal the cores the running
+      session needs (MobileNetV2, 2 threads, another process on one core:
+      24 ms without spinning, 35 ms with).
     """
     import onnxruntime as ort
 
@@ -88,6 +94,7 @@ def onnx_session_options(threads: int | None = None):
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.intra_op_num_threads = int(threads or default_threads())
     options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only
     return options
 

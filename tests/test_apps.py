@@ -54,7 +54,7 @@ def test_transfer_learning_app_compares_three_variants(tmp_path):
 def test_benchmark_app_pipeline_ratio(tmp_path):
     out = tmp_path / "bench.json"
     results = load_app("benchmark_training").main(
-        ["--dataset", "digits", "--only", "pipeline", "--pipeline-model", "lenet5", "--steps", "3", "--out", str(out)]
+        ["--dataset", "digits", "--only", "pipeline", "--pipeline-model", "lenet5", "--steps", "3", "--rounds", "1", "--out", str(out)]
     )
     pipeline = results["pipeline"]
     assert pipeline["pipeline_steps_per_s"] > 0 and pipeline["memory_steps_per_s"] > 0

@@ -57,6 +57,7 @@ def test_bench_cli_json_schema_and_plot(tiny, tmp_path, capsys):
         assert r["gemm_peak_gflops"] > 1
         if r["runtime"] in ("onnxruntime", "litert"):
             assert r["threads"] == 1
+            assert r["peak_memory_bytes"] > 1e6  # measured in a fresh process: at least the runtime's buffers
     machine = report["machine"]
     assert machine["cores"] >= 1 and machine["gemm_peak_gflops"]["1"] > 1
     assert {"onnxruntime", "numpy"} <= set(machine["versions"])

@@ -257,6 +257,7 @@ def test_cli_bad_inputs_are_one_line_errors_without_output(run_dir, tmp_path, ca
     err = _cli_error(capsys, [model, "--calibration", "mnist", "--data-dir", str(empty), "--out", str(out)])
     assert "mnist" in err
     assert "not supported" in _cli_error(capsys, [model, "--formats", "onnx", "--quantize", "fp16", "--out", str(out)])
+    assert "opset >= 13" in _cli_error(capsys, [model, "--formats", "onnx", "--opset", "11", "--out", str(out)])
     assert not out.exists()
 
 

@@ -180,7 +180,8 @@ def test_custom_layers_convert_to_tflite_builtins_and_onnx(tmp_path):
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], images)
     interpreter.invoke()
-    np.testing.assert_allclose(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), expected, atol=1e-6)
+    tflite_output = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_allclose(tflite_output, expected, atol=1e-6)
 
     path = str(tmp_path / "layers.onnx")
     model.export(path, format="onnx", input_signature=[keras.InputSpec(shape=(None, 6, 6, 8), dtype="float32")])

@@ -42,8 +42,8 @@ def test_classify_samples_writes_pngs_and_scores(tmp_path):
     assert result["accuracy"] == pytest.approx(expected)
 
 
-@pytest.mark.slow
 def test_quickstart_end_to_end(tmp_path, capsys):
+    """The README's main command (~25 s on 2 idle cores; the budget is 3 minutes)."""
     out = tmp_path / "qs"
     start = time.perf_counter()
     assert cli.main(["quickstart", "--out", str(out)]) == 0

@@ -61,6 +61,9 @@ def test_run_dir_has_every_file_and_documented_keys(digits_run):
     assert {"tensorflow", "keras", "kerascnn", "python"} <= set(config["versions"])
     assert config["command"].startswith("kerascnn train lenet5 --dataset digits")
     assert not (run / "backup").exists()  # BackupAndRestore cleans up after a finished run
+    from kerascnn.train import tensorboard_available
+
+    assert (run / "logs").is_dir() == tensorboard_available()  # TensorBoard needs the tensorboard package
 
 
 def test_config_command_reproduces_the_options(digits_run):
@@ -222,6 +225,12 @@ def test_freeze_base_keeps_batchnorm_in_inference_mode(bn_model_path, tmp_path):
     head = after.get_layer("predictions")
     assert head.trainable and not np.array_equal(np.asarray(head.kernel), np.asarray(before.get_layer("predictions").kernel))
     assert [w.name for w in result.model.trainable_weights] == ["kernel", "bias"]
+
+    # Starting from that (frozen) model again without `freeze` trains every layer.
+    from kerascnn.training.modeling import load_backbone
+
+    unfrozen = load_backbone(str(result.run_dir / "model.keras"), num_classes=10)
+    assert len(unfrozen.trainable_weights) == len(before.trainable_weights)
 
 
 def test_freeze_up_to_a_named_layer(bn_model_path):

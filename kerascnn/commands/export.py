@@ -27,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--data-dir", default=None, help="folder holding the calibration data set")
     parser.add_argument("--opset", type=positive_int, default=None, help="ONNX opset (default: the exporter's)")
-    parser.add_argument("--samples", type=positive_int, default=VERIFY_SAMPLES, help="inputs each artifact is verified on")
+    parser.add_argument(
+        "--samples", type=positive_int, default=VERIFY_SAMPLES, help="inputs each artifact is verified on"
+    )
     parser.add_argument("--out", default=None, help="output folder (default: exports/<model name>)")
     parser.add_argument("--force", action="store_true", help="replace a non-empty output folder")
 

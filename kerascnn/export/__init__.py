@@ -29,7 +29,7 @@ import numpy as np
 from kerascnn.errors import DataNotFoundError, UsageError
 from kerascnn.export import manifest as manifest_lib
 from kerascnn.export import parity
-from kerascnn.export.quantize import PRECISIONS, QUANTIZE_MODES, SUPPORTED, is_quantized
+from kerascnn.export.quantize import PRECISIONS, QUANTIZE_MODES, SUPPORTED
 
 FORMATS = ("tflite", "onnx")
 EXTENSIONS = {"tflite": ".tflite", "onnx": ".onnx"}
@@ -37,6 +37,9 @@ DEFAULT_OUT_ROOT = Path("exports")
 RANDOM = "random"
 #: Float32 for fidelity plus int8 for speed and size: the deployment recipe.
 DEFAULT_QUANTIZE = ("none", "int8")
+
+#: Per-channel (axis) QuantizeLinear/DequantizeLinear arrived in ONNX opset 13.
+MIN_QUANTIZED_OPSET = 13
 
 #: Samples the artifacts are verified on / int8 ranges are calibrated on.
 VERIFY_SAMPLES = 200
@@ -111,6 +114,12 @@ def export_model(
         )
     for item in skipped:
         say(f"skipping {item}: not supported for that format")
+    quantized_onnx = [p for f, p in plan if f == "onnx" and p != "fp32"]
+    if opset is not None and opset < MIN_QUANTIZED_OPSET and quantized_onnx:
+        raise UsageError(
+            f"ONNX {quantized_onnx[0]} needs opset >= {MIN_QUANTIZED_OPSET} (per-channel QuantizeLinear/"
+            f"DequantizeLinear). Received: --opset {opset}"
+        )
 
     model_path = resolve_model_path(model_path)
     run_config = _run_config(model_path)
@@ -262,15 +271,19 @@ def calibration_inputs(
     if verify.shape[1:] != tuple(input_shape):
         description += f", images {'x'.join(map(str, verify.shape[1:]))} -> {'x'.join(map(str, input_shape))}"
     return {
-        "calibrate": _fit_images(calibrate, input_shape),
-        "verify": _fit_images(verify, input_shape),
+        "calibrate": fit_images(calibrate, input_shape),
+        "verify": fit_images(verify, input_shape),
         "description": description,
         "class_names": list(dataset.class_names),
     }
 
 
-def _fit_images(x: np.ndarray, input_shape: tuple[int, int, int]) -> np.ndarray:
-    """uint8 NHWC -> float32 raw pixels of the model's (H, W, C)."""
+def fit_images(x: np.ndarray, input_shape: tuple[int, int, int]) -> np.ndarray:
+    """uint8 NHWC images -> float32 raw pixels of the model's (H, W, C).
+
+    Grey images are repeated to 3 channels (RGB to grey by luminance) and resized
+    with antialiased bilinear interpolation when the size differs.
+    """
     import tensorflow as tf
 
     x = x.astype("float32")
@@ -295,7 +308,10 @@ def _write_artifact(model, fmt, precision, path: Path, scratch: Path, x_calibrat
         if not saved_model.exists():
             tflite.export_saved_model(model, saved_model)
         path.write_bytes(tflite.convert_tflite(saved_model, precision, x_calibrate, name=model.name))
-        settings = {"converter": "tf.lite.TFLiteConverter (SavedModel from keras.Model.export)", "ops": "TFLITE_BUILTINS"}
+        settings = {
+            "converter": "tf.lite.TFLiteConverter (SavedModel from keras.Model.export)",
+            "ops": "TFLITE_BUILTINS",
+        }
         if precision == "int8":
             settings.update(ops="TFLITE_BUILTINS_INT8", io="int8", calibration_samples=int(len(x_calibrate)))
         return settings
@@ -374,6 +390,9 @@ def _choices(values: Iterable[str] | str, valid: Sequence[str], kind: str) -> li
     return chosen
 
 
+_fit_images = fit_images  # earlier private name, kept for callers written against it
+
+
 @contextlib.contextmanager
 def _output_folder(out: Path, force: bool):
     """``kerascnn.files.atomic_directory(out, force)`` plus a scratch folder for intermediates."""
@@ -383,4 +402,15 @@ def _output_folder(out: Path, force: bool):
         yield folder, Path(scratch)
 
 
-__all__ = ["export_model", "FORMATS", "QUANTIZE_MODES", "artifact_name", "default_out", "calibration_inputs"]
+__all__ = [
+    "export_model",
+    "FORMATS",
+    "QUANTIZE_MODES",
+    "DEFAULT_QUANTIZE",
+    "artifact_name",
+    "default_out",
+    "calibration_inputs",
+    "fit_images",
+    "resolve_model_path",
+    "load_keras_model",
+]

@@ -42,7 +42,9 @@ def versions() -> dict:
     return found
 
 
-def artifact_entry(path: Path, *, fmt: str, precision: str, io: tuple[dict, list[dict]], parity: dict, settings: dict) -> dict:
+def artifact_entry(
+    path: Path, *, fmt: str, precision: str, io: tuple[dict, list[dict]], parity: dict, settings: dict
+) -> dict:
     """One ``artifacts`` entry for the file at ``path``."""
     model_input, outputs = io
     return {

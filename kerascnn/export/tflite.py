@@ -42,7 +42,9 @@ def export_saved_model(model, folder: Path) -> Path:
     return folder
 
 
-def convert_tflite(saved_model: Path, precision: str, x_calibration: np.ndarray | None = None, *, name: str = "model") -> bytes:
+def convert_tflite(
+    saved_model: Path, precision: str, x_calibration: np.ndarray | None = None, *, name: str = "model"
+) -> bytes:
     """Convert a SavedModel to a TFLite flatbuffer at ``precision`` (fp32, fp16, dynamic, int8)."""
     import tensorflow as tf
 

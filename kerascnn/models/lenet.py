@@ -6,14 +6,17 @@ Reference:
 
 The paper's layers on a 32x32 image: C1 (6 maps 5x5) -> S2 (2x2 subsampling) ->
 C3 (16 maps 5x5) -> S4 -> C5 (120) -> F6 (84) -> output (10). Two deliberate,
-documented simplifications, as in every modern re-implementation:
+documented simplifications, as in most modern re-implementations:
 
 - C3 connects to all six S2 maps (the paper's sparse connection table was a
   1998 compute trick), and the output is a Dense softmax instead of RBF units.
-- The defaults are ReLU and max pooling: on the project's MNIST benchmark they
-  reach the target accuracy in fewer epochs than the paper's scaled tanh and
-  trainable average subsampling. ``activation="tanh", subsampling="avg"``
-  gives the classic network.
+- The defaults are ReLU and max pooling, which trained best on the project's
+  MNIST benchmark (offline split, ``kerascnn train lenet5 --dataset mnist
+  --data-dir ../shared/data``, 15 epochs): test accuracy 98.30 / 98.85 %
+  (seeds 0 / 1) against 98.25 / 98.60 % for tanh + max pooling and 97.85 %
+  (seed 0) for the paper's tanh + average pooling.
+  ``activation="tanh", subsampling="avg"`` gives the classic network (the paper's
+  subsampling also had a trainable coefficient and bias per map).
 
 C5 is a 5x5 convolution over a 5x5 map in the paper, i.e. a fully connected layer
 on the flattened S4 output; it is built as ``Flatten`` + ``Dense`` so the model

@@ -89,8 +89,6 @@ def build_training_model(
     import keras
     from keras import layers
 
-    from kerascnn import models
-
     model_kwargs = dict(model_kwargs or {})
     scaling = None
     if init_from:
@@ -159,6 +157,7 @@ def load_backbone(path: str, *, num_classes: int, new_head: bool = False):
 
     The classifier (the layer named ``predictions``) is replaced by a new
     ``Dense(num_classes, softmax)`` when ``new_head`` is set or the class count differs.
+    Every layer comes back trainable, also those frozen when the model was saved.
     """
     import keras
     from keras import layers
@@ -168,6 +167,8 @@ def load_backbone(path: str, *, num_classes: int, new_head: bool = False):
     except Exception as err:  # noqa: BLE001 - any load failure is a usage problem here
         raise UsageError(f"Cannot load `init_from` model {path}: {str(err).splitlines()[0]}") from None
     backbone = find_backbone(saved)
+    for layer in _all_layers(backbone):  # a saved model remembers frozen layers; `freeze` decides afresh
+        layer.trainable = True
     head = _head_layer(backbone)
     if not new_head and int(head.units) == int(num_classes):
         return backbone
