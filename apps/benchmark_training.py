@@ -104,12 +104,12 @@ def pipeline_benchmark(args) -> dict:
     feeds = {"memory": (compile_model(config, dataset, x, 1e-3), in_memory),
              "pipeline": (compile_model(config, dataset, x, 1e-3), pipeline)}
     for model, feed in feeds.values():  # warm-up: tracing, cache filling
-        model.fit(feed, epochs=1, steps_per_epoch=max(2, steps // 4), verbose=0)
+        model.fit(feed, epochs=1, steps_per_epoch=max(2, steps // 4), shuffle=False, verbose=0)
     rates: dict[str, list[float]] = {name: [] for name in feeds}
     for _ in range(args.rounds):
         for name, (model, feed) in feeds.items():
             start = time.perf_counter()
-            model.fit(feed, epochs=1, steps_per_epoch=steps, verbose=0)
+            model.fit(feed, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
             rates[name].append(steps / (time.perf_counter() - start))
     memory_rate, pipeline_rate = (statistics.median(rates[name]) for name in ("memory", "pipeline"))
     ratio = pipeline_rate / memory_rate

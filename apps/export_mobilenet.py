@@ -155,9 +155,9 @@ def short_training_batchnorm(model) -> None:
 
 def fit_images(x: np.ndarray, resolution: int) -> np.ndarray:
     """uint8 NHWC (any size, 1 or 3 channels) -> float32 raw pixels, resolution x resolution x 3."""
-    from kerascnn.export import _fit_images  # the export stage's own resizing, so both agree
+    from kerascnn.export import fit_images as export_fit_images  # the export stage's own resizing
 
-    return _fit_images(x, (resolution, resolution, 3))
+    return export_fit_images(x, (resolution, resolution, 3))
 
 
 """

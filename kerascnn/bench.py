@@ -46,6 +46,7 @@ import numpy as np
 
 from kerascnn import infer
 from kerascnn.errors import DataNotFoundError, UsageError
+from kerascnn.saving import load_model
 
 #: Suffix -> runtime name in the report.
 RUNTIMES = {".onnx": "onnxruntime", ".tflite": "litert", ".keras": "keras"}
@@ -231,7 +232,7 @@ def _keras_macs(path: Path) -> int | None:
     from kerascnn.summary import summarize
 
     try:
-        return int(summarize(_load_keras(path)).macs) or None
+        return int(summarize(load_model(path)).macs) or None
     except ValueError:  # a model the summary cannot walk must not stop the benchmark
         return None
 
@@ -358,15 +359,6 @@ def machine_info() -> dict:
 # --------------------------------------------------------------------------- #
 
 
-def _load_keras(path: Path):
-    import keras
-
-    try:
-        return keras.saving.load_model(os.fspath(path), compile=False)
-    except Exception as err:
-        raise UsageError(f"Cannot load {path} as a Keras model: {infer._first_line(err)}") from None
-
-
 def _keras_threads(requested: int) -> int:
     import tensorflow as tf
 
@@ -396,7 +388,7 @@ def _make_call(artifact: Artifact, runtime: str, threads: int, batch: int, keras
 
         model = keras_cache.get(artifact.path)
         if model is None:
-            model = keras_cache[artifact.path] = _load_keras(artifact.path)
+            model = keras_cache[artifact.path] = load_model(artifact.path)
         shape = tuple(int(d) for d in model.inputs[0].shape[1:])
         x = tf.constant(_example_batch(batch, shape))
         if runtime == "keras-predict_on_batch":

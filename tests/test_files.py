@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -16,6 +17,9 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     atomic_write_json(path, {"x": 2})
     assert json.loads(path.read_text()) == {"x": 2}
     assert sorted(p.name for p in path.parent.iterdir()) == ["a.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
 
 
 def test_failed_save_keeps_old_file(tmp_path):

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascnn.errors import DataNotFoundError, UsageError
+from kerascnn.errors import UsageError
+from kerascnn.saving import load_model, resolve_model_path
 from kerascnn.export import manifest as manifest_lib
 from kerascnn.export import parity
 from kerascnn.export.quantize import PRECISIONS, QUANTIZE_MODES, SUPPORTED
@@ -123,7 +124,7 @@ def export_model(
 
     model_path = resolve_model_path(model_path)
     run_config = _run_config(model_path)
-    model = load_keras_model(model_path)
+    model = load_model(model_path)
     input_shape = _image_input_shape(model)
     if calibration is None:
         calibration = run_config.get("dataset") or RANDOM
@@ -200,33 +201,6 @@ def default_out(model_path: Path) -> Path:
     if stem in ("model", "best") and model_path.parent.name:
         stem = model_path.parent.resolve().name
     return DEFAULT_OUT_ROOT / stem
-
-
-def resolve_model_path(model_path: str | os.PathLike) -> Path:
-    """The ``.keras`` file to export (a run folder means its ``model.keras``)."""
-    path = Path(model_path).expanduser()
-    if path.is_dir():
-        if not (path / "model.keras").is_file():
-            raise DataNotFoundError(f"Folder {path} holds no model.keras (not a kerascnn run folder).")
-        path = path / "model.keras"
-    if not path.exists():
-        raise DataNotFoundError(f"Model file not found: {path}")
-    if path.suffix != ".keras":
-        raise UsageError(f"Expected a Keras model file ending in .keras. Received: {path}")
-    return path
-
-
-def load_keras_model(path: Path):
-    """``keras.saving.load_model`` with kerascnn's custom layers registered; one-line errors."""
-    import keras
-
-    import kerascnn.layers  # noqa: F401  (registers the custom layers for deserialisation)
-
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as err:  # zipfile, JSON, h5py and Keras errors for broken files
-        text = str(err).strip().splitlines()
-        raise UsageError(f"Cannot load {path} as a Keras model: {text[0] if text else type(err).__name__}") from None
 
 
 def _image_input_shape(model) -> tuple[int, int, int]:
@@ -390,7 +364,6 @@ def _choices(values: Iterable[str] | str, valid: Sequence[str], kind: str) -> li
     return chosen
 
 
-_fit_images = fit_images  # earlier private name, kept for callers written against it
 
 
 @contextlib.contextmanager
@@ -411,6 +384,4 @@ __all__ = [
     "default_out",
     "calibration_inputs",
     "fit_images",
-    "resolve_model_path",
-    "load_keras_model",
 ]
