@@ -84,9 +84,16 @@ def _command_module(command: str):
     return importlib.import_module(f"kerascnn.commands.{module_name}")
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (no usage block), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The top-level parser; only ``command``'s own arguments are loaded."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="kerascnn",
         description="kerascnn: classic CNNs in Keras 3, from the lecture table to the edge device.",
     )

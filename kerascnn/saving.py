@@ -10,6 +10,7 @@ line of error.
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 from kerascnn.errors import DataNotFoundError, UsageError
@@ -48,6 +49,8 @@ def load_model(model_path: str | os.PathLike, *, compile: bool = False):
     import keras
 
     path = resolve_model_path(model_path)
+    if not zipfile.is_zipfile(path):
+        raise UsageError(f"Cannot load {path} as a Keras model: not a .keras zip archive (truncated or another format).")
     register_custom_objects()
     try:
         return keras.saving.load_model(os.fspath(path), compile=compile)

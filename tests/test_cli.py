@@ -51,3 +51,12 @@ def test_command_errors_are_one_line(monkeypatch, capsys):
     assert cli.main(["models"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["kerascnn models: error: bad thing"]
+
+
+def test_bad_option_value_is_one_line_without_usage_block(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["summary", "vgg16", "--batch-size", "0"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("kerascnn summary: error: argument --batch-size")

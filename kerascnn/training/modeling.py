@@ -162,10 +162,9 @@ def load_backbone(path: str, *, num_classes: int, new_head: bool = False):
     import keras
     from keras import layers
 
-    try:
-        saved = keras.saving.load_model(path, compile=False)
-    except Exception as err:  # noqa: BLE001 - any load failure is a usage problem here
-        raise UsageError(f"Cannot load `init_from` model {path}: {str(err).splitlines()[0]}") from None
+    from kerascnn.saving import load_model
+
+    saved = load_model(path)
     backbone = find_backbone(saved)
     for layer in _all_layers(backbone):  # a saved model remembers frozen layers; `freeze` decides afresh
         layer.trainable = True
