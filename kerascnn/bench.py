@@ -51,6 +51,7 @@ import numpy as np
 
 from kerascnn import infer
 from kerascnn.errors import DataNotFoundError, UsageError
+from kerascnn.quiet import import_tensorflow_quietly
 from kerascnn.saving import load_model
 
 #: Suffix -> runtime name in the report.
@@ -111,11 +112,11 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[Artifact]:
         macs = count_macs(path) if runtime != "keras" else None
         artifacts.append(Artifact(path, runtime, precision, path.stat().st_size, macs))
     for artifact in artifacts:
-        if artifact.macs is None:
+        if artifact.macs is None:  # a Keras model without an fp32 sibling is counted once loaded
             siblings = [
                 a.macs for a in artifacts if a.path.parent == artifact.path.parent and a.macs and a.precision == "fp32"
             ]
-            artifact.macs = siblings[0] if siblings else _keras_macs(artifact.path)
+            artifact.macs = siblings[0] if siblings else None
     return artifacts
 
 
@@ -233,12 +234,12 @@ def _tflite_macs(path: Path) -> int | None:
     return total or None
 
 
-def _keras_macs(path: Path) -> int | None:
-    """MACs per image of a .keras model, from the lecture-style summary (``kerascnn.summary``)."""
+def _keras_macs(model) -> int | None:
+    """MACs per image of a Keras model, from the lecture-style summary (``kerascnn.summary``)."""
     from kerascnn.summary import summarize
 
     try:
-        return int(summarize(load_model(path)).macs) or None
+        return int(summarize(model).macs) or None
     except ValueError:  # a model the summary cannot walk must not stop the benchmark
         return None
 
@@ -366,6 +367,7 @@ def machine_info() -> dict:
 
 
 def _keras_threads(requested: int) -> int:
+    import_tensorflow_quietly()
     import tensorflow as tf
 
     try:
@@ -395,6 +397,8 @@ def _make_call(artifact: Artifact, runtime: str, threads: int, batch: int, keras
         model = keras_cache.get(artifact.path)
         if model is None:
             model = keras_cache[artifact.path] = load_model(artifact.path)
+            if artifact.macs is None:
+                artifact.macs = _keras_macs(model)
         shape = tuple(int(d) for d in model.inputs[0].shape[1:])
         x = tf.constant(_example_batch(batch, shape))
         if runtime == "keras-predict_on_batch":

@@ -18,10 +18,10 @@ import argparse
 import importlib
 import os
 import sys
-import tempfile
 import warnings
 
 import kerascnn
+from kerascnn.quiet import import_tensorflow_quietly
 
 # name -> (module under kerascnn.commands, one-line help). Order = order in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -39,10 +39,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 EXIT_USAGE = 2
 
-# Commands that never need TensorFlow (``predict`` runs on onnxruntime/LiteRT alone;
-# ``models`` reads its cache when it can). Every other command imports it up front,
-# quietly, so a one-line error is not preceded by TensorFlow's start-up banner.
-NO_TENSORFLOW = {"predict", "models"}
+# Commands that import TensorFlow only if they need it (``predict`` runs on
+# onnxruntime/LiteRT alone; ``models`` reads its cache when it can; ``bench`` needs it
+# only for .keras models). Every other command imports it up front, quietly, so a
+# one-line error is not preceded by TensorFlow's start-up banner.
+NO_TENSORFLOW = {"predict", "models", "bench"}
 
 
 def _quiet_tensorflow() -> None:
@@ -51,32 +52,6 @@ def _quiet_tensorflow() -> None:
     # Set TF_CPP_MIN_LOG_LEVEL=0 to see them.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
-
-
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up banner swallowed.
-
-    A few lines ("All log messages before absl::InitializeLog() ...", "Could not
-    find cuda drivers ...") are written straight to file descriptor 2 before
-    ``TF_CPP_MIN_LOG_LEVEL`` takes effect. They are captured here and replayed
-    only if the import fails.
-    """
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved_stderr = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-        except BaseException:
-            os.dup2(saved_stderr, 2)
-            sink.seek(0)
-            sys.stderr.write(sink.read().decode("utf-8", "replace"))
-            raise
-        finally:
-            os.dup2(saved_stderr, 2)
-            os.close(saved_stderr)
 
 
 def _command_module(command: str):

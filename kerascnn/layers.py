@@ -22,15 +22,9 @@ import keras
 from keras import ops
 
 from kerascnn.errors import UsageError
-from kerascnn.models.common import check_positive
+from kerascnn.models.common import check_positive, check_rate
 
 _PACKAGE = "kerascnn"
-
-
-def check_rate(arg: str, value) -> None:
-    """Raise ``ValueError`` unless ``value`` is a drop probability in ``[0, 1)``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise UsageError(f"The `{arg}` argument must be a float in [0, 1). Received: {arg}={value!r}")
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)

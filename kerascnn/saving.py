@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 from kerascnn.errors import DataNotFoundError, UsageError
+from kerascnn.quiet import import_tensorflow_quietly
 
 
 def register_custom_objects() -> None:
@@ -46,11 +47,12 @@ def load_model(model_path: str | os.PathLike, *, compile: bool = False):
         DataNotFoundError: the file (or the run folder's ``model.keras``) is missing.
         UsageError: the file is not a loadable Keras model (truncated, foreign, ...).
     """
-    import keras
-
     path = resolve_model_path(model_path)
     if not zipfile.is_zipfile(path):
         raise UsageError(f"Cannot load {path} as a Keras model: not a .keras zip archive (truncated or another format).")
+    import_tensorflow_quietly()
+    import keras
+
     register_custom_objects()
     try:
         return keras.saving.load_model(os.fspath(path), compile=compile)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +110,14 @@ def test_discover_errors(tmp_path, tiny):
 def test_bench_cli_bad_input_exit_2(tmp_path, capsys):
     assert cli.main(["bench", str(tmp_path / "nothing")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_bench_of_exported_files_does_not_import_tensorflow(tiny):
+    code = (
+        "import sys\n"
+        "from kerascnn import cli\n"
+        f"status = cli.main(['bench', {str(tiny['onnx'])!r}, '--batch', '1', '--threads', '1', '--runs', '2'])\n"
+        "assert status == 0\n"
+        "assert 'tensorflow' not in sys.modules, 'bench on an .onnx file imported tensorflow'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

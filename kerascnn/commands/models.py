@@ -65,8 +65,8 @@ def load_listing(use_cache: bool = True) -> list[dict]:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             pass  # unreadable or truncated by hand: recompute
-    from kerascnn.cli import import_tensorflow_quietly
     from kerascnn.files import atomic_write_json
+    from kerascnn.quiet import import_tensorflow_quietly
     from kerascnn.summary import zoo_listing
 
     import_tensorflow_quietly()

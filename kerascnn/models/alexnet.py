@@ -20,9 +20,9 @@ from typing import NamedTuple
 import keras
 from keras import layers
 
-from kerascnn.layers import LocalResponseNormalization, check_rate
+from kerascnn.layers import LocalResponseNormalization
 from kerascnn.models import register
-from kerascnn.models.common import check_choice, check_head_args, classifier, resolve_input_shape
+from kerascnn.models.common import check_choice, check_head_args, check_rate, classifier, resolve_input_shape
 
 
 class ConvStage(NamedTuple):

@@ -37,6 +37,12 @@ def check_positive(arg: str, value, kind: type = int) -> None:
         raise UsageError(f"The `{arg}` argument must be a positive {kind.__name__}. Received: {arg}={value!r}")
 
 
+def check_rate(arg: str, value) -> None:
+    """Raise ``ValueError`` unless ``value`` is a drop probability in ``[0, 1)``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise UsageError(f"The `{arg}` argument must be a float in [0, 1). Received: {arg}={value!r}")
+
+
 def check_head_args(include_top: bool, pooling, classes, classifier_activation) -> None:
     """Validate the ``keras.applications``-style head arguments."""
     check_choice("pooling", pooling, POOLINGS)

@@ -22,9 +22,16 @@ import keras
 from keras import layers
 
 from kerascnn.errors import UsageError
-from kerascnn.layers import LocalResponseNormalization, check_rate
+from kerascnn.layers import LocalResponseNormalization
 from kerascnn.models import register
-from kerascnn.models.common import check_choice, check_head_args, classifier, conv_bn_act, resolve_input_shape
+from kerascnn.models.common import (
+    check_choice,
+    check_head_args,
+    check_rate,
+    classifier,
+    conv_bn_act,
+    resolve_input_shape,
+)
 
 # GoogLeNet, Table 1 of the paper: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj.
 GOOGLENET_MODULES = {

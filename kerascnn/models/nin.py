@@ -23,9 +23,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from kerascnn.layers import check_rate
 from kerascnn.models import register
-from kerascnn.models.common import check_head_args, classifier, resolve_input_shape
+from kerascnn.models.common import check_head_args, check_rate, classifier, resolve_input_shape
 
 # (filters, kernel, strides, padding) of the first conv of each feature block.
 FEATURE_BLOCKS = ((96, 11, 4, "valid"), (256, 5, 1, "same"), (384, 3, 1, "same"))

@@ -39,6 +39,7 @@ from kerascnn.models.common import (
     BN_EPSILON,
     check_choice,
     check_head_args,
+    check_rate,
     check_positive,
     classifier,
     conv_bn_act,
@@ -560,10 +561,7 @@ def wide_resnet(
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
         raise _depth_error(depth, "6n + 4", "16, 22, 28, 40")
     check_positive("width", width, int)
-    if isinstance(dropout_rate, bool) or not isinstance(dropout_rate, (int, float)) or not 0 <= dropout_rate < 1:
-        raise UsageError(
-            f"The `dropout_rate` argument must be a number in [0, 1). Received: dropout_rate={dropout_rate!r}"
-        )
+    check_rate("dropout_rate", dropout_rate)
     n = (depth - 4) // 6
     arch = tuple((n, filters * width) for filters in CIFAR_STAGE_FILTERS)
     return build_resnet(

@@ -16,9 +16,8 @@ import keras
 from keras import layers
 
 from kerascnn.models import register
-from kerascnn.layers import check_rate
 from kerascnn.models.alexnet import fc_head
-from kerascnn.models.common import check_choice, check_head_args, conv_bn_act, resolve_input_shape
+from kerascnn.models.common import check_choice, check_head_args, check_rate, conv_bn_act, resolve_input_shape
 
 # Convolutions per block for each depth (Table 1 of the paper, configurations A, B, D, E).
 BLOCK_CONVS = {
