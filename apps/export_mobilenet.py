@@ -10,7 +10,7 @@ it with `kerascnn.bench`, and draws latency against MACs with a size/params tabl
 
 Weights: with `--weights imagenet` (online) the keras.applications ImageNet
 weights. Offline (the default) the project's own: the zoo's MobileNet
-(`kerascnn.models`) trained for 3 epochs on the chosen data set at 96x96, once
+(`kerascnn.models`) trained for 4 epochs on the chosen data set at 96x96, once
 per (version, width), then fine-tuned for one epoch at each other resolution. An untrained MobileNet outputs the same probabilities for
 every image, and one with only BatchNorm statistics set is chaotic (30 % on
 MNIST, float32 TFLite off by 4e-4): either would make the parity and
@@ -42,8 +42,9 @@ RESOLUTIONS = (96, 128, 160, 192, 224)
 #: Widths each version's builder (and keras.applications) offers.
 VALID_WIDTHS = {"v1": (0.25, 0.5, 0.75, 1.0), "v2": (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)}
 TRAIN_RESOLUTION = 96
-TRAIN_SAMPLES = 3000  # training images for the own weights (3 epochs at 96x96)
-FINETUNE_SAMPLES = 1000  # images for the one-epoch fine-tune at each other resolution (disjoint if >= 4000)
+TRAIN_SAMPLES = 7000  # training images for the own weights (at 96x96)
+TRAIN_EPOCHS = 4
+FINETUNE_SAMPLES = 1000  # images for the one-epoch fine-tune at each other resolution (disjoint if >= 8000)
 
 # The issue's performance goals, checked on MobileNetV2 1.0 at 224, batch 1.
 GOALS = {
@@ -84,11 +85,13 @@ def imagenet_model(version: str, width: float, resolution: int):
     return raw_pixel_model(backbone, 0, f"mobilenet_{version}_{width}_{resolution}_imagenet")
 
 
-def train_own_weights(version: str, width: float, dataset, seed: int, epochs: int = 3):
-    """Train the zoo's MobileNet on ``dataset`` at a small resolution; returns its weights and accuracy.
+def train_own_weights(version: str, width: float, dataset, seed: int, epochs: int = TRAIN_EPOCHS):
+    """Train the zoo's MobileNet on ``dataset`` at a small resolution; returns its weights.
 
     MobileNets are fully convolutional up to global pooling, so the same weights
     run at every resolution of the sweep: one short training per (version, width).
+    SGD with Nesterov momentum and a cosine decay from 0.05: on 2,000 MNIST
+    digits at 64x64 it reached 93 % in 3 epochs where Adam at 1e-3 reached 83 %.
     """
     import keras
 
@@ -101,9 +104,10 @@ def train_own_weights(version: str, width: float, dataset, seed: int, epochs: in
     )
     model = raw_pixel_model(backbone, dataset.num_classes, f"mobilenet_{version}_{width}")
     short_training_batchnorm(model)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
     x_train = fit_images(dataset.x_train[:TRAIN_SAMPLES], resolution)
+    steps = epochs * -(-len(x_train) // 32)
+    optimizer = keras.optimizers.SGD(keras.optimizers.schedules.CosineDecay(0.05, steps), momentum=0.9, nesterov=True)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, dataset.y_train[:TRAIN_SAMPLES], batch_size=32, epochs=epochs, verbose=0, shuffle=True)
     return model.get_weights()
 
@@ -243,6 +247,7 @@ def check_goals(point: dict) -> dict:
     # The machine's limit: all cores at the best GEMM rate measured in this run.
     peak = max(r["gemm_peak_gflops"] for r in point["bench"])
     bound_ms = 2e-6 * point["macs"] / peak
+    int8_peak = max(r["int8_gemm_peak_gops"] for r in point["bench"])  # the int8 path's own limit
     int8_format = "tflite" if int8_key[0] == "litert" else "onnx"
     measured = {
         "fp32_vs_gemm_bound": fp32["median_ms"] / bound_ms,
@@ -266,6 +271,9 @@ def check_goals(point: dict) -> dict:
         "median_ms": {f"{k[0]} {k[1]}": v for k, v in ms.items()},
         "gemm_bound_ms": round(bound_ms, 3),
         "gemm_peak_gflops": peak,
+        "int8_gemm_bound_ms": round(2e-6 * point["macs"] / int8_peak, 3),
+        "int8_gemm_peak_gops": int8_peak,
+        "cpu_flags": point["machine"]["cpu_flags"],
         "best_int8": f"{int8_key[0]} {int8_key[1]}",
         "int8_top1_agreement": {f"{k[0]} {k[1]}": v for k, v in agreement.items() if k[1] == "int8"},
         "load_average": point["machine"]["load_average"],
@@ -333,7 +341,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=comma_list(positive_int), default=None,
                         help="benchmark thread counts (default: all cores)")
     parser.add_argument("--runs", type=positive_int, default=50)
-    parser.add_argument("--verify-samples", type=positive_int, default=200)
+    parser.add_argument("--verify-samples", type=positive_int, default=500)
     parser.add_argument("--test-samples", type=positive_int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="exports/mobilenet")

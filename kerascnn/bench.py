@@ -24,10 +24,13 @@ Method (what a reader of the numbers should know):
   sessions cannot hide the cost; the Keras model in this process (TensorFlow
   takes seconds to import). ``None`` where Linux's ``/proc`` is unavailable.
 * The **physical-limit column**: the float32 GEMM rate numpy (OpenBLAS)
-  reaches on the same cores, measured in the same run (before and after the
-  rounds, the better kept), for each thread count.
-  ``bound_ms = 2 * MACs * batch / gemm_peak``: no fp32 runtime can be faster
-  than that (int8 kernels can, they do more operations per cycle).
+  reaches on the same cores, and the uint8 x int8 GEMM rate of onnxruntime's
+  ``MatMulInteger``, measured in the same run (before and after the rounds,
+  the better kept), for each thread count.
+  ``bound_ms = 2 * MACs * batch / peak`` with the peak matching the artifact's
+  arithmetic (int8 for ``int8`` and ``dynamic``): no runtime computing the
+  model's multiply-adds that way can be faster. With AVX-512 VNNI int8 does
+  about 4x the float32 work per cycle; without it (``cpu_flags``) about 1.6x.
   MACs per image are counted from the model graph (convolutions and dense
   layers; the rest is negligible for CNNs).
 * The Keras model (``.keras`` in the folder) runs through ``predict_on_batch``
@@ -259,16 +262,49 @@ def gemm_peak_gflops(threads: int, seconds: float = 0.4, sizes: Sequence[int] = 
         for n in sizes:
             a = rng.standard_normal((n, n), dtype=np.float32)
             b = rng.standard_normal((n, n), dtype=np.float32)
-            a @ b  # warm-up: threads started, pages touched
-            deadline = time.perf_counter() + seconds / len(sizes)
-            while True:
-                start = time.perf_counter()
-                a @ b
-                elapsed = time.perf_counter() - start
-                best = max(best, 2.0 * n**3 / elapsed / 1e9)
-                if time.perf_counter() > deadline:
-                    break
+            best = max(best, _best_rate(lambda: a @ b, 2.0 * n**3, seconds / len(sizes)))
     return best
+
+
+def int8_gemm_peak_gops(threads: int, seconds: float = 0.4, sizes: Sequence[int] = (512, 1024)) -> float:
+    """Best uint8 x int8 -> int32 matrix-multiply rate of onnxruntime (``MatMulInteger``), in GOP/s.
+
+    The same MLAS kernels run onnxruntime's quantised convolutions, so this is
+    the int8 counterpart of :func:`gemm_peak_gflops`. How far it exceeds the
+    float32 peak depends on the CPU: 4x the multiply-adds per instruction with
+    AVX-512 VNNI (``vpdpbusd``), far less without (``vpmaddubsw`` + ``vpmaddwd``).
+    """
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    options = infer.onnx_session_options(threads)
+    best = 0.0
+    for n in sizes:
+        weight = numpy_helper.from_array(rng.integers(-64, 64, (n, n), dtype=np.int8), "b")
+        graph = helper.make_graph(
+            [helper.make_node("MatMulInteger", ["a", "b"], ["y"])], "int8_gemm",
+            [helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n])],
+            [helper.make_tensor_value_info("y", TensorProto.INT32, [n, n])], [weight],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        feed = {"a": rng.integers(0, 256, (n, n), dtype=np.uint8)}
+        best = max(best, _best_rate(lambda: session.run(None, feed), 2.0 * n**3, seconds / len(sizes)))
+    return best
+
+
+def _best_rate(call: Callable[[], object], operations: float, seconds: float) -> float:
+    """Best ``operations / call time`` (in G/s) over repeated calls for ``seconds``, after one warm-up."""
+    call()  # warm-up: threads started, pages touched
+    best = 0.0
+    deadline = time.perf_counter() + seconds
+    while True:
+        start = time.perf_counter()
+        call()
+        best = max(best, operations / (time.perf_counter() - start) / 1e9)
+        if time.perf_counter() > deadline:
+            return best
 
 
 def _status_kb(field: str) -> int | None:
@@ -475,8 +511,12 @@ def benchmark(
             )
             configs.append(config)
 
-    peaks = {t: gemm_peak_gflops(t) for t in sorted({c.threads for c in configs})}
-    say("GEMM peak (float32, numpy): " + ", ".join(f"{t} threads {p:.0f} GFLOP/s" for t, p in peaks.items()))
+    thread_counts = sorted({c.threads for c in configs})
+    peaks = {t: gemm_peak_gflops(t) for t in thread_counts}
+    int8_peaks = {t: int8_gemm_peak_gops(t) for t in thread_counts}
+    say("GEMM peak: " + ", ".join(
+        f"{t} threads {peaks[t]:.0f} GFLOP/s float32 (numpy), {int8_peaks[t]:.0f} GOP/s int8 (onnxruntime)"
+        for t in thread_counts))
 
     load_start = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     rounds = min(ROUNDS, runs)
@@ -493,10 +533,12 @@ def benchmark(
     # Measured again after the rounds, keeping the better: a burst of load from
     # another process must not lower the physical limit.
     peaks = {t: max(p, gemm_peak_gflops(t)) for t, p in peaks.items()}
+    int8_peaks = {t: max(p, int8_gemm_peak_gops(t)) for t, p in int8_peaks.items()}
 
-    results = [_summarise(c, peaks[c.threads]) for c in configs]
+    results = [_summarise(c, peaks[c.threads], int8_peaks[c.threads]) for c in configs]
     machine = machine_info()  # after loading, so TensorFlow's version shows when it ran
     machine["gemm_peak_gflops"] = {str(t): round(p, 1) for t, p in peaks.items()}
+    machine["int8_gemm_peak_gops"] = {str(t): round(p, 1) for t, p in int8_peaks.items()}
     machine["load_average_start"] = load_start
     return {
         "results": results,
@@ -511,11 +553,16 @@ def benchmark(
     }
 
 
-def _summarise(config: _Config, peak_gflops: float) -> dict:
+#: Precisions whose convolutions run integer arithmetic: compared with the int8 GEMM peak.
+INTEGER_PRECISIONS = ("int8", "dynamic")
+
+
+def _summarise(config: _Config, peak_gflops: float, int8_peak_gops: float) -> dict:
     times_ms = np.asarray(config.times) * 1e3
     median = float(np.median(times_ms))
     macs = config.artifact.macs
     flops = 2.0 * macs * config.batch if macs else None
+    limit = int8_peak_gops if config.artifact.precision in INTEGER_PRECISIONS else peak_gflops
     return {
         "runtime": config.runtime,
         "precision": config.artifact.precision,
@@ -531,8 +578,9 @@ def _summarise(config: _Config, peak_gflops: float) -> dict:
         "macs": macs,
         "gflops": round(flops / (median / 1e3) / 1e9, 2) if flops else None,
         "gemm_peak_gflops": round(peak_gflops, 1),
-        "bound_ms": round(flops / (peak_gflops * 1e9) * 1e3, 6) if flops else None,
-        "peak_fraction": round(flops / (median / 1e3) / 1e9 / peak_gflops, 3) if flops else None,
+        "int8_gemm_peak_gops": round(int8_peak_gops, 1),
+        "bound_ms": round(flops / (limit * 1e9) * 1e3, 6) if flops else None,
+        "peak_fraction": round(flops / (median / 1e3) / 1e9 / limit, 3) if flops else None,
         "runs": len(config.times),
     }
 
@@ -566,8 +614,10 @@ def format_table(report: dict) -> str:
         )
     machine = report["machine"]
     peaks = ", ".join(f"{t} thr {p:.0f} GFLOP/s" for t, p in machine.get("gemm_peak_gflops", {}).items())
+    int8_peaks = ", ".join(f"{t} thr {p:.0f} GOP/s" for t, p in machine.get("int8_gemm_peak_gops", {}).items())
     load = f"; load average {machine['load_average'][0]:.2f}" if machine.get("load_average") else ""
-    lines.append(f"machine: {machine['cpu']}, {machine['cores']} cores; float32 GEMM peak {peaks}{load}")
+    lines.append(f"machine: {machine['cpu']}, {machine['cores']} cores; GEMM peak float32 {peaks}; "
+                 f"int8 {int8_peaks} (%peak: against the one matching the artifact's arithmetic){load}")
     return "\n".join(lines)
 
 

@@ -82,7 +82,8 @@ def _accuracy_key(history: Mapping) -> str | None:
 def plot_curves(history, path: str | os.PathLike, *, title: str | None = None) -> str:
     """Loss (left) and accuracy (right) per epoch, training vs validation.
 
-    The best validation loss is marked. Without an accuracy metric only the
+    The epoch ``best.keras`` keeps is marked: the best validation accuracy (the
+    lowest validation loss without one). Without an accuracy metric only the
     loss panel is drawn. Returns the path written.
     """
     history = _history_dict(history)
@@ -90,6 +91,7 @@ def plot_curves(history, path: str | os.PathLike, *, title: str | None = None) -
         raise UsageError(f"The history has no 'loss' curve. Received keys: {', '.join(history) or 'none'}.")
     acc_key = _accuracy_key(history)
     panels = [("loss", "loss")] + ([(acc_key, "accuracy")] if acc_key else [])
+    marked = acc_key if acc_key and f"val_{acc_key}" in history else "loss"
     fig, axes = new_figure(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
     for ax, (key, label) in zip(axes[0], panels):
         train = _floats(history[key], key)
@@ -98,8 +100,9 @@ def plot_curves(history, path: str | os.PathLike, *, title: str | None = None) -
         if f"val_{key}" in history:
             val = _floats(history[f"val_{key}"], f"val_{key}")
             ax.plot(range(1, len(val) + 1), val, marker="o", markersize=3, label="validation")
-            if key == "loss" and not all(math.isnan(v) for v in val):
-                best = min(range(len(val)), key=lambda i: math.inf if math.isnan(val[i]) else val[i])
+            if key == marked and not all(math.isnan(v) for v in val):
+                sign = -1 if key == acc_key else 1  # accuracy: highest; loss: lowest
+                best = min(range(len(val)), key=lambda i: math.inf if math.isnan(val[i]) else sign * val[i])
                 ax.scatter([best + 1], [val[best]], s=80, facecolors="none", edgecolors="black", zorder=3,
                            label=f"best validation (epoch {best + 1})")
         ax.set_xlabel("epoch")

@@ -18,7 +18,7 @@ TINY_MACS = 10 * 8 * 4 * 9 + 4 * 5  # conv 3x3 1->4 on 12x10 (valid) + dense 4->
 
 RESULT_KEYS = {
     "runtime", "precision", "file", "threads", "batch", "median_ms", "p90_ms", "p99_ms", "throughput",
-    "size_bytes", "peak_memory_bytes", "macs", "gflops", "gemm_peak_gflops", "bound_ms", "peak_fraction", "runs",
+    "size_bytes", "peak_memory_bytes", "macs", "gflops", "gemm_peak_gflops", "int8_gemm_peak_gops", "bound_ms", "peak_fraction", "runs",
 }
 
 
@@ -56,12 +56,13 @@ def test_bench_cli_json_schema_and_plot(tiny, tmp_path, capsys):
         assert r["size_bytes"] == Path(r["file"]).stat().st_size
         assert r["macs"] == TINY_MACS  # counted from the ONNX/TFLite graph and by kerascnn.summary
         assert r["gflops"] == pytest.approx(2 * TINY_MACS * r["batch"] / r["median_ms"] / 1e6, rel=0.02, abs=0.01)
-        assert r["gemm_peak_gflops"] > 1
+        assert r["gemm_peak_gflops"] > 1 and r["int8_gemm_peak_gops"] > 1
+        assert r["bound_ms"] == pytest.approx(2 * TINY_MACS * r["batch"] / r["gemm_peak_gflops"] / 1e6, abs=1e-6)
         if r["runtime"] in ("onnxruntime", "litert"):
             assert r["threads"] == 1
             assert r["peak_memory_bytes"] > 1e6  # measured in a fresh process: at least the runtime's buffers
     machine = report["machine"]
-    assert machine["cores"] >= 1 and machine["gemm_peak_gflops"]["1"] > 1
+    assert machine["cores"] >= 1 and machine["gemm_peak_gflops"]["1"] > 1 and machine["int8_gemm_peak_gops"]["1"] > 1
     assert {"onnxruntime", "numpy"} <= set(machine["versions"])
     assert len(machine["load_average"]) == 3
     assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -90,8 +91,18 @@ def test_peak_memory_sees_native_allocations():
     assert memory.bytes >= 60 * 2**20
 
 
-def test_gemm_peak_is_measured():
+def test_gemm_peaks_are_measured():
     assert bench.gemm_peak_gflops(1, seconds=0.05, sizes=(256,)) > 1.0
+    assert bench.int8_gemm_peak_gops(1, seconds=0.05, sizes=(256,)) > 1.0
+
+
+@pytest.mark.parametrize("precision, limit", [("fp32", 100.0), ("fp16", 100.0), ("int8", 160.0), ("dynamic", 160.0)])
+def test_bound_uses_the_peak_of_the_artifacts_arithmetic(precision, limit):
+    artifact = bench.Artifact(Path("m.onnx"), "onnxruntime", precision, size_bytes=1, macs=300_000_000)
+    config = bench._Config(artifact, "onnxruntime", threads=2, batch=1, times=[0.004] * 3)
+    result = bench._summarise(config, peak_gflops=100.0, int8_peak_gops=160.0)
+    assert result["bound_ms"] == pytest.approx(2 * 300e6 / (limit * 1e9) * 1e3)
+    assert result["peak_fraction"] == pytest.approx(150.0 / limit, abs=1e-3)  # 0.6 GFLOP in 4 ms
 
 
 def test_discover_errors(tmp_path, tiny):

@@ -13,7 +13,7 @@ keras = pytest.importorskip("keras")
 
 from kerascnn import cli  # noqa: E402
 from kerascnn.errors import UsageError  # noqa: E402
-from kerascnn.export import export_model, parity, tflite  # noqa: E402
+from kerascnn.export import CALIBRATION_SAMPLES, export_model, parity, tflite  # noqa: E402
 
 ALL_PRECISIONS = "none,fp16,dynamic,int8"
 
@@ -85,7 +85,7 @@ def test_manifest_lists_every_supported_artifact_with_its_hash(exported):
         assert item["sha256"] == hashlib.sha256(data).hexdigest()
         assert item["bytes"] == len(data)
         assert set(item["parity"]) == {"max_abs_diff", "top1_agreement", "samples"}
-        assert item["parity"]["samples"] == 200
+        assert item["parity"]["samples"] == 360  # all of digits' test split (the default asks for 500)
         assert item["outputs"][0]["shape"] == [None, 10]
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["manifest.json", "labels.txt"] + [a["file"] for a in manifest["artifacts"]]
@@ -95,6 +95,7 @@ def test_manifest_lists_every_supported_artifact_with_its_hash(exported):
     assert manifest["class_names"] == [str(i) for i in range(10)]
     assert (out / "labels.txt").read_text().split() == manifest["class_names"]
     assert manifest["calibration"]["dataset"] == "digits"
+    assert manifest["calibration"]["samples"] == CALIBRATION_SAMPLES
     assert manifest["verification"]["reference_varies"] is True
     for package in ("tensorflow", "keras", "onnx", "onnxruntime", "tf2onnx", "ai_edge_litert"):
         assert manifest["versions"][package]
@@ -268,3 +269,13 @@ def test_cli_writes_the_default_folder_and_prints_a_table(run_dir, tmp_path, cap
     assert (out / "model.tflite").is_file() and (out / "manifest.json").is_file()
     table = capsys.readouterr().out
     assert "model.tflite" in table and "fp32" in table
+
+
+def test_cli_sample_counts(run_dir, tmp_path):
+    out = tmp_path / "int8"
+    argv = ["export", str(run_dir), "--formats", "onnx", "--quantize", "int8", "--samples", "20",
+            "--calibration-samples", "40", "--out", str(out)]
+    assert cli.main(argv) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["calibration"]["samples"] == 40
+    assert manifest["artifacts"][0]["parity"]["samples"] == 20

@@ -112,3 +112,22 @@ def test_schedule_list_command(capsys):
     printed = capsys.readouterr().out
     for name in ("constant", "step", "exponential", "inverse-time", "cosine", "cyclical", "plateau"):
         assert f"\n{name}" in printed
+
+
+def test_curves_mark_the_epoch_best_keras_keeps(tmp_path, monkeypatch):
+    # best.keras keeps the highest validation accuracy (epoch 3), not the lowest validation loss (epoch 2).
+    history = {"loss": [1.0, 0.6, 0.5], "val_loss": [0.9, 0.5, 0.6],
+               "accuracy": [0.6, 0.8, 0.9], "val_accuracy": [0.7, 0.8, 0.85]}
+    legends = []
+    save = plots.save_figure
+
+    def capture(fig, path):
+        legends.extend(text.get_text() for ax in fig.axes for text in ax.get_legend().get_texts())
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "save_figure", capture)
+    plots.plot_curves(history, tmp_path / "curves.png")
+    assert [t for t in legends if t.startswith("best")] == ["best validation (epoch 3)"]
+    legends.clear()
+    plots.plot_curves({"loss": history["loss"], "val_loss": history["val_loss"]}, tmp_path / "loss.png")
+    assert [t for t in legends if t.startswith("best")] == ["best validation (epoch 2)"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kerascnn.export import DEFAULT_QUANTIZE, FORMATS, VERIFY_SAMPLES
+from kerascnn.export import CALIBRATION_SAMPLES, DEFAULT_QUANTIZE, FORMATS, VERIFY_SAMPLES
 from kerascnn.options import comma_list, positive_int
 
 
@@ -28,7 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, help="folder holding the calibration data set")
     parser.add_argument("--opset", type=positive_int, default=None, help="ONNX opset (default: the exporter's)")
     parser.add_argument(
-        "--samples", type=positive_int, default=VERIFY_SAMPLES, help="inputs each artifact is verified on"
+        "--samples", type=positive_int, default=VERIFY_SAMPLES,
+        help=f"test-split inputs each artifact is verified on (default: {VERIFY_SAMPLES})",
+    )
+    parser.add_argument(
+        "--calibration-samples", type=positive_int, default=CALIBRATION_SAMPLES,
+        help=f"training-split inputs int8 activation ranges are calibrated on (default: {CALIBRATION_SAMPLES})",
     )
     parser.add_argument("--out", default=None, help="output folder (default: exports/<model name>)")
     parser.add_argument("--force", action="store_true", help="replace a non-empty output folder")
@@ -47,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out,
         force=args.force,
         samples=args.samples,
+        calibration_samples=args.calibration_samples,
         progress=lambda line: print(line, file=sys.stderr),
     )
     print(format_table(manifest))

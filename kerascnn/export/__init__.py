@@ -42,9 +42,11 @@ DEFAULT_QUANTIZE = ("none", "int8")
 #: Per-channel (axis) QuantizeLinear/DequantizeLinear arrived in ONNX opset 13.
 MIN_QUANTIZED_OPSET = 13
 
-#: Samples the artifacts are verified on / int8 ranges are calibrated on.
-VERIFY_SAMPLES = 200
-CALIBRATION_SAMPLES = 100
+#: Samples the artifacts are verified on / int8 ranges are calibrated on. MinMax
+#: ranges from 100 images clipped MobileNetV2's activations: int8 top-1 agreement
+#: 98.8 % (TFLite) / 99.2 % (onnxruntime) on 500 MNIST digits; 300 gave 100 % / 100 %.
+VERIFY_SAMPLES = 500
+CALIBRATION_SAMPLES = 300
 
 
 def export_model(
