@@ -27,7 +27,7 @@ QDQ format, **uint8 activations with int8 per-channel weights** in 7 bits
   agreed with Keras on 84.8 % of the test digits (LeNet-5: 97.5 %). 7-bit weights
   cannot overflow, cost nothing in speed (100 % agreement), and per-channel scales
   keep the precision. ``session.x64quantprecision`` would fix 8-bit weights in the
-  session instead, 1.8x slower, and only in sessions that set it.
+  session instead, 1.7x slower, and only in sessions that set it.
 * Per-tensor weights collapse MobileNetV2 to one class: BatchNorm folded into the
   depthwise convolutions leaves channels whose ranges differ by orders of magnitude
   (Nagel et al., 2019, "Data-Free Quantization Through Weight Equalization and Bias
