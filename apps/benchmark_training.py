@@ -53,7 +53,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def recipe_benchmark(name: str, args, **recipe) -> dict:
     """Train a recipe into ``<out folder>/<name>-run`` and report accuracy and time."""
-    from kerascnn.train import train
+    from kerascnn.training.trainer import train
 
     model = recipe.pop("model")
     if args.epochs:
@@ -84,8 +84,8 @@ def pipeline_benchmark(args) -> dict:
     import tensorflow as tf
 
     from kerascnn import data
-    from kerascnn.seeding import set_global_seed
-    from kerascnn.train import compile_model
+    from kerascnn.training.seeding import set_global_seed
+    from kerascnn.training.trainer import compile_model
     from kerascnn.training.config import TrainConfig
 
     set_global_seed(args.seed, deterministic=False)  # measure speed, as a user running for speed would
@@ -126,7 +126,7 @@ BEST_RECIPE_FOR_PIPELINE = {k: v for k, v in BEST_RECIPE.items() if k not in ("m
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    from kerascnn.files import atomic_write_json
+    from kerascnn.core.files import atomic_write_json
 
     chosen = args.only or list(BENCHMARKS)
     results = {"load_average_before": os.getloadavg()[0]}

@@ -1,7 +1,7 @@
 """ResNet-20 on CIFAR-10 (He et al. 2016, section 4.2), with augmentation in the input pipeline.
 
 Title: ResNet-20 on CIFAR-10
-Description: the CIFAR ResNet recipe through ``kerascnn.train.train``: SGD with
+Description: the CIFAR ResNet recipe through ``kerascnn.training.trainer.train``: SGD with
 Nesterov momentum 0.9, weight decay 1e-4, a cosine decay with one warm-up epoch,
 random crops (4-pixel translation) and horizontal flips, batch 128. He et al.
 report 91.25 % test accuracy for ResNet-20 (their step schedule, 164 epochs).
@@ -37,7 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None):
     args = parse_args(argv)
-    from kerascnn.train import train
+    from kerascnn.training.trainer import train
 
     # Horizontal flips keep a CIFAR label (a mirrored cat is a cat); not so for digits.
     augment = "flip,translate:0.125" if args.dataset.startswith("cifar") else "translate:0.125"

@@ -31,10 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascnn import bench, plots
-from kerascnn.errors import UsageError
-from kerascnn.files import atomic_write_json, atomic_write_text
-from kerascnn.options import comma_list, positive_int
+from kerascnn import bench
+
+from kerascnn.analysis import plots
+from kerascnn.core.errors import UsageError
+from kerascnn.core.files import atomic_write_json, atomic_write_text
+from kerascnn.core.options import comma_list, positive_int
 
 VERSIONS = {"v1": "mobilenet_v1", "v2": "mobilenet_v2"}
 WIDTHS = (0.35, 0.5, 0.75, 1.0)
@@ -171,7 +173,7 @@ def fit_images(x: np.ndarray, resolution: int) -> np.ndarray:
 
 def sweep_point(args, version, width, resolution, dataset, folder: Path, trained: dict) -> dict:
     from kerascnn.export import export_model
-    from kerascnn.summary import summarize
+    from kerascnn.analysis.summary import summarize
 
     start = time.perf_counter()
     if args.rebench and (folder / "point.json").is_file():
@@ -348,7 +350,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rebench", action="store_true",
                         help="reuse the exports already in --out and only benchmark again (e.g. on a quieter machine)")
     args = parser.parse_args(argv)
-    from kerascnn.infer import default_threads
+    from kerascnn.runtime.infer import default_threads
 
     args.threads = args.threads or [default_threads()]
     out = Path(args.out)

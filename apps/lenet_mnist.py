@@ -43,8 +43,10 @@ def main(argv=None) -> dict:
 
     import keras
 
-    from kerascnn import data, schedules
-    from kerascnn.seeding import set_global_seed
+    from kerascnn import data
+
+    from kerascnn.training import schedules
+    from kerascnn.training.seeding import set_global_seed
     from kerascnn.training.modeling import build_training_model, channel_statistics
 
     # Same seed -> same weights, same shuffling (TF op determinism is on).

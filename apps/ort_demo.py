@@ -3,7 +3,7 @@ Description: Load a kerascnn ONNX export, classify images, and time the model.
 
 Training happens in Keras, but the device that runs the model usually has no
 TensorFlow: only onnxruntime (a few MB), numpy and Pillow. This demo is that
-device's side of the story, built on `kerascnn.infer` (the same code as
+device's side of the story, built on `kerascnn.runtime.infer` (the same code as
 `kerascnn predict`). It never imports TensorFlow.
 
     kerascnn quickstart                                  # trains and exports a LeNet-5
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascnn import infer
+from kerascnn.runtime import infer
 
 """
 ## 1. Open the model in onnxruntime

@@ -71,10 +71,11 @@ def subset(dataset, classes, *, name: str, per_class: int | None = None, seed: i
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    from kerascnn import data, plots
-    from kerascnn.errors import UsageError
-    from kerascnn.files import atomic_write_json
-    from kerascnn.train import train
+    from kerascnn import data
+    from kerascnn.analysis import plots
+    from kerascnn.core.errors import UsageError
+    from kerascnn.core.files import atomic_write_json
+    from kerascnn.training.trainer import train
 
     out = Path(args.out)
     if out.is_dir() and any(out.iterdir()):

@@ -8,7 +8,7 @@ Each sub-command lives in ``kerascnn/commands/<module>.py`` and exposes
 Only the module of the command being run is imported, so ``kerascnn --help``
 and ``kerascnn predict`` (onnxruntime only) never import TensorFlow.
 
-Bad input raises ``ValueError`` (``kerascnn.errors.UsageError``) or ``OSError``
+Bad input raises ``ValueError`` (``kerascnn.core.errors.UsageError``) or ``OSError``
 somewhere below; it is printed here as one line and the exit status is 2.
 """
 
@@ -21,7 +21,7 @@ import sys
 import warnings
 
 import kerascnn
-from kerascnn.quiet import import_tensorflow_quietly
+from kerascnn.core.quiet import import_tensorflow_quietly
 
 # name -> (module under kerascnn.commands, one-line help). Order = order in --help.
 COMMANDS: dict[str, tuple[str, str]] = {

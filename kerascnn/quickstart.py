@@ -4,12 +4,12 @@
 ``digits`` data set (scikit-learn's 8x8 handwritten digits: no network, no data
 folder) with LeNet-5 (LeCun et al., 1998):
 
-1. train with Keras ``fit`` into ``OUT/run`` (``kerascnn.train``);
+1. train with Keras ``fit`` into ``OUT/run`` (``kerascnn.training.trainer``);
 2. export to TFLite and ONNX, float32 and full-integer int8, each verified
    against Keras (``kerascnn.export``) into ``OUT/export``;
 3. benchmark every artifact and the Keras model (``kerascnn.bench``);
 4. classify held-out test digits, written as PNG files, with onnxruntime
-   (``kerascnn.infer``, as ``kerascnn predict`` does);
+   (``kerascnn.runtime.infer``, as ``kerascnn predict`` does);
 5. print one table and the paths of everything written.
 
 The output folder is built in a temporary sibling and moved into place at the
@@ -27,8 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascnn import bench, infer
-from kerascnn.files import atomic_directory, atomic_write_json, atomic_write_text
+from kerascnn import bench
+
+from kerascnn.runtime import infer
+from kerascnn.core.files import atomic_directory, atomic_write_json, atomic_write_text
 
 DEFAULT_OUT = Path("exports") / "quickstart"
 MODEL = "lenet5"
@@ -90,7 +92,7 @@ def run(
     with atomic_directory(out, force=force) as tmp:  # refuses a non-empty `out` before any work
         from kerascnn import data
         from kerascnn.export import export_model
-        from kerascnn.train import train
+        from kerascnn.training.trainer import train
 
         say(f"[1/4] training {MODEL} on {DATASET} for {epochs} epochs")
         trained = train(MODEL, DATASET, epochs=epochs, run_dir=tmp / "run", seed=seed, quiet=True)

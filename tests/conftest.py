@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# Test folders mirror the package; shared helpers live in tests/helpers.py.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Tests never download: TFDS reads only what is already prepared.

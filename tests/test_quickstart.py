@@ -8,18 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_infer import export_tiny
+from helpers import export_tiny
 
 from kerascnn import cli, quickstart
 
 
 def test_refuses_to_overwrite_previous_result(tmp_path, capsys, monkeypatch):
-    import kerascnn.train
+    import kerascnn.training.trainer
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained before refusing")
 
-    monkeypatch.setattr(kerascnn.train, "train", no_training)  # refused before any training
+    monkeypatch.setattr(kerascnn.training.trainer, "train", no_training)  # refused before any training
     out = tmp_path / "quickstart"
     out.mkdir()
     (out / "keep.txt").write_text("previous result")

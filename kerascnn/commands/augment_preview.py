@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from kerascnn.options import non_negative_int, positive_int
+from kerascnn.core.options import non_negative_int, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,10 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from kerascnn.errors import UsageError
+    from kerascnn.core.errors import UsageError
 
     if args.list:
-        from kerascnn import augment
+        from kerascnn.data import augment
 
         for name, text in augment.describe().items():
             print(f"{name:<12} {text}")
@@ -53,9 +53,11 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from kerascnn import augment, data
-    from kerascnn.plots import new_figure, save_figure
-    from kerascnn.seeding import set_global_seed
+    from kerascnn import data
+
+    from kerascnn.data import augment
+    from kerascnn.analysis.plots import new_figure, save_figure
+    from kerascnn.training.seeding import set_global_seed
 
     if args.augment is not None:
         augment.parse(args.augment)  # a bad spec fails before any data is read

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kerascnn.options import comma_list, positive_int
+from kerascnn.core.options import comma_list, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kerascnn import bench
-    from kerascnn.files import atomic_write_json
+    from kerascnn.core.files import atomic_write_json
 
     report = bench.benchmark(
         args.paths,

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from kerascnn.export import CALIBRATION_SAMPLES, DEFAULT_QUANTIZE, FORMATS, VERIFY_SAMPLES
-from kerascnn.options import comma_list, positive_int
+from kerascnn.core.options import comma_list, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

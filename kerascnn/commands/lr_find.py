@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from kerascnn.commands.train import add_common_arguments, options_from_args
-from kerascnn.options import positive_float, positive_int
+from kerascnn.core.options import positive_float, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kerascnn.train import lr_find
+    from kerascnn.training.trainer import lr_find
 
     if args.min_lr >= args.max_lr:
         raise ValueError(f"--min-lr must be below --max-lr. Received: {args.min_lr} and {args.max_lr}")

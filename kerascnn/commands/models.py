@@ -4,7 +4,7 @@
     kerascnn models --json
 
 Parameters and multiply-adds are computed from each real model at its default
-input shape (:func:`kerascnn.summary.zoo_listing`), never typed in. Building all
+input shape (:func:`kerascnn.analysis.summary.zoo_listing`), never typed in. Building all
 ~30 models takes 15-30 s on two cores (graph construction, not weights: they
 are built shapes-only), so the listing is cached in the user's cache folder
 under a key made of the kerascnn and Keras versions and the source of every file
@@ -25,7 +25,7 @@ from pathlib import Path
 import kerascnn
 
 # Sources the listing is computed from (relative to the package folder).
-_SOURCES = ("models", "layers.py", "summary.py")
+_SOURCES = ("models", "nn", "analysis/summary.py")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,9 +65,9 @@ def load_listing(use_cache: bool = True) -> list[dict]:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             pass  # unreadable or truncated by hand: recompute
-    from kerascnn.files import atomic_write_json
-    from kerascnn.quiet import import_tensorflow_quietly
-    from kerascnn.summary import zoo_listing
+    from kerascnn.core.files import atomic_write_json
+    from kerascnn.core.quiet import import_tensorflow_quietly
+    from kerascnn.analysis.summary import zoo_listing
 
     import_tensorflow_quietly()
 
@@ -84,13 +84,13 @@ def load_listing(use_cache: bool = True) -> list[dict]:
 
 def _input_text(shape) -> str:
     """``[224, 224, 3] -> '224x224x3'``; a multi-input model's list of shapes joined by ', '."""
-    from kerascnn.summary import format_shapes
+    from kerascnn.analysis.summary import format_shapes
 
     return format_shapes(shape if shape and isinstance(shape[0], list) else [shape])
 
 
 def run(args: argparse.Namespace) -> int:
-    from kerascnn.summary import format_count
+    from kerascnn.analysis.summary import format_count
 
     entries = load_listing(use_cache=not args.no_cache)
     if args.json:

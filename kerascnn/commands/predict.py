@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from kerascnn.options import positive_int
+from kerascnn.core.options import positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kerascnn import infer
+    from kerascnn.runtime import infer
 
     runtime = infer.load_runtime(args.model, threads=args.threads)
     labels = infer.load_labels(args.labels) if args.labels else infer.labels_from_manifest(args.model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kerascnn.options import non_negative_int, positive_int
+from kerascnn.core.options import non_negative_int, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

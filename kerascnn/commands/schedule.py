@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from kerascnn.options import positive_float, positive_int
+from kerascnn.core.options import positive_float, positive_int
 
 SPEC_HELP = (
     "a schedule name or spec NAME:KEY=VALUE,... (e.g. step:every=10,factor=0.1, cosine:warmup=2, "
@@ -38,13 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kerascnn import schedules
+    from kerascnn.training import schedules
 
     if args.action == "list":
         print(schedules.describe())
         return 0
 
-    from kerascnn import plots
+    from kerascnn.analysis import plots
 
     curves = {}
     for spec in args.specs:

@@ -11,7 +11,7 @@ import argparse
 import dataclasses
 import json
 
-from kerascnn import options
+from kerascnn.core import options
 
 # Activation totals quoted in lectures for a default zoo model, which the computed
 # table checks: model name -> (the claimed number of values, the claim as quoted).
@@ -46,7 +46,7 @@ def build_kwargs(name: str, **given) -> dict:
     ``name``'s builder does not (``--alpha`` on VGG-16).
     """
     from kerascnn import models
-    from kerascnn.errors import UsageError
+    from kerascnn.core.errors import UsageError
 
     spec = models.get_spec(name)
     kwargs = {k: v for k, v in given.items() if v is not None}
@@ -66,7 +66,7 @@ def quoted_note(name: str, summary) -> str | None:
     claimed, quote = QUOTED_ACTIVATIONS[name]
     if claimed == summary.activations:
         return None
-    from kerascnn.summary import format_bytes, format_count
+    from kerascnn.analysis.summary import format_bytes, format_count
 
     per_image = summary.activation_bytes // summary.batch_size
     verb = "overstates" if claimed > summary.activations else "understates"
@@ -78,7 +78,7 @@ def quoted_note(name: str, summary) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kerascnn.summary import summarize_zoo
+    from kerascnn.analysis.summary import summarize_zoo
 
     kwargs = build_kwargs(args.name, input_shape=args.input_shape, classes=args.classes, alpha=args.alpha)
     table = summarize_zoo(args.name, batch_size=args.batch_size, **kwargs)

@@ -1,6 +1,6 @@
 """``kerascnn train MODEL --dataset NAME ...``: train with Keras fit into a run directory.
 
-The flags map one to one onto :func:`kerascnn.train.train` (see
+The flags map one to one onto :func:`kerascnn.training.trainer.train` (see
 :class:`kerascnn.training.config.TrainConfig`); the defaults are the recipe.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import ast
 
-from kerascnn.distribute import STRATEGIES
-from kerascnn.options import non_negative_float, non_negative_int, positive_float, positive_int, shape
+from kerascnn.training.distribute import STRATEGIES
+from kerascnn.core.options import non_negative_float, non_negative_int, positive_float, positive_int, shape
 from kerascnn.training.config import OPTIMIZERS, TrainConfig
 
 DEFAULTS = TrainConfig()  # the recipe; no TensorFlow import here
@@ -122,7 +122,7 @@ def options_from_args(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kerascnn.train import train
+    from kerascnn.training.trainer import train
 
     options = options_from_args(args)
     options.update(

@@ -35,7 +35,7 @@ from kerascnn.data.base import (
     not_found,
     search_dirs,
 )
-from kerascnn.errors import UsageError
+from kerascnn.core.errors import UsageError
 
 FOLDER_PREFIX = "folder:"
 MNIST_CLASSES = [str(d) for d in range(10)]
@@ -211,12 +211,12 @@ def pipeline(
         shuffle: shuffle the whole set, differently but reproducibly each epoch.
         seed: shuffle seed (and augmentation seed when ``augment`` is a spec string).
         augment: ``None``, a Keras layer/model called with ``training=True``, or a
-            spec string for :func:`kerascnn.augment.build`.
+            spec string for :func:`kerascnn.data.augment.build`.
         cache: keep the decoded examples in memory after the first epoch.
 
     Reproducibility: the shuffle order follows ``seed``. The augmentation layers
     draw from their own seeded generators; their batches are reproducible when op
-    determinism is on (:func:`kerascnn.seeding.set_global_seed`, i.e. ``train
+    determinism is on (:func:`kerascnn.training.seeding.set_global_seed`, i.e. ``train
     --seed``), which makes tf.data apply the random map in order.
     """
     import tensorflow as tf
@@ -226,7 +226,7 @@ def pipeline(
     if len(x) != len(y):
         raise UsageError(f"x and y differ in length: {len(x)} != {len(y)}")
     if isinstance(augment, str):
-        from kerascnn import augment as augment_module
+        from kerascnn.data import augment as augment_module
 
         augment = augment_module.build(augment, tuple(x.shape[1:]), seed=seed)
 

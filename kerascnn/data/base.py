@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascnn.errors import DataNotFoundError, UsageError
+from kerascnn.core.errors import DataNotFoundError, UsageError
 
 DATA_ENV = "KERASCNN_DATA"
 OFFLINE_ENV = "KERASCNN_OFFLINE"

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from kerascnn.data.base import ImageDataset, stratified_split
-from kerascnn.errors import DataNotFoundError, UsageError
+from kerascnn.core.errors import DataNotFoundError, UsageError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 TEST_FRACTION = 0.2

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from kerascnn.data.base import ImageDataset
-from kerascnn.errors import UsageError
+from kerascnn.core.errors import UsageError
 
 ZIP_NAMES = ("images_background_small1.zip", "images_background_small2.zip")
 TRAIN_DRAWERS = 15  # drawers 1-15 train, 16-20 test

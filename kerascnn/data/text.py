@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kerascnn.data.base import TextDataset, find_folder, not_found
-from kerascnn.errors import UsageError
+from kerascnn.core.errors import UsageError
 
 FILES = {"negative": "rt-polarity.neg", "positive": "rt-polarity.pos"}
 

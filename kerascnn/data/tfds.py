@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from kerascnn.data.base import ImageDataset, offline, stratified_split
-from kerascnn.errors import UsageError
+from kerascnn.core.errors import UsageError
 
 
 def default_dir() -> Path:

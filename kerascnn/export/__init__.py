@@ -9,7 +9,7 @@ Every artifact is run in its own runtime (LiteRT interpreter, onnxruntime) on
 real samples of the calibration data set and compared with the Keras model
 before the export succeeds: float32 artifacts must agree within 1e-4, quantised
 ones report top-1 agreement. Everything is written to a temporary folder and
-moved into place at the end (``kerascnn.files.atomic_directory``), with a
+moved into place at the end (``kerascnn.core.files.atomic_directory``), with a
 ``manifest.json`` describing each file (see :mod:`kerascnn.export.manifest`).
 """
 
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascnn.errors import UsageError
-from kerascnn.saving import load_model, resolve_model_path
+from kerascnn.core.errors import UsageError
+from kerascnn.nn.saving import load_model, resolve_model_path
 from kerascnn.export import manifest as manifest_lib
 from kerascnn.export import parity
 from kerascnn.export.quantize import PRECISIONS, QUANTIZE_MODES, SUPPORTED
@@ -184,7 +184,7 @@ def export_model(
         }
         if class_names:
             (folder / manifest_lib.LABELS_NAME).write_text("\n".join(class_names) + "\n", encoding="utf-8")
-        from kerascnn.files import atomic_write_json
+        from kerascnn.core.files import atomic_write_json
 
         atomic_write_json(folder / manifest_lib.MANIFEST_NAME, manifest)
     say(f"wrote {out}")
@@ -323,7 +323,7 @@ def _run_config(model_path: Path) -> dict:
     """``dataset``, ``data_dir`` and ``class_names`` of the training run beside the model, if any.
 
     Reads the run folder's ``config.json`` (``train.dataset``, ``train.data_dir``,
-    ``data.classes``) as written by :func:`kerascnn.train.train`.
+    ``data.classes``) as written by :func:`kerascnn.training.trainer.train`.
     """
     config_path = model_path.parent / "config.json"
     try:
@@ -370,8 +370,8 @@ def _choices(values: Iterable[str] | str, valid: Sequence[str], kind: str) -> li
 
 @contextlib.contextmanager
 def _output_folder(out: Path, force: bool):
-    """``kerascnn.files.atomic_directory(out, force)`` plus a scratch folder for intermediates."""
-    from kerascnn.files import atomic_directory
+    """``kerascnn.core.files.atomic_directory(out, force)`` plus a scratch folder for intermediates."""
+    from kerascnn.core.files import atomic_directory
 
     with atomic_directory(out, force) as folder, tempfile.TemporaryDirectory(prefix="kerascnn-export-") as scratch:
         yield folder, Path(scratch)

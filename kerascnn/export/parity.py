@@ -1,7 +1,7 @@
 """Verify an exported artifact against the Keras model it came from.
 
 Each artifact runs in its own runtime (onnxruntime or the LiteRT interpreter,
-through :mod:`kerascnn.infer`, the same code ``kerascnn predict`` uses) on the
+through :mod:`kerascnn.runtime.infer`, the same code ``kerascnn predict`` uses) on the
 same inputs as the Keras model; float32 artifacts must match within
 :data:`FP32_TOLERANCE`, quantised ones report their top-1 agreement.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kerascnn.errors import UsageError
+from kerascnn.core.errors import UsageError
 
 #: Largest max-abs difference allowed between a float32 artifact and Keras.
 FP32_TOLERANCE = 1e-4
@@ -40,7 +40,7 @@ def reference_varies(reference: np.ndarray) -> bool:
 
 def artifact_outputs(path, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """Run the artifact at ``path`` in its own runtime on float32 raw pixels ``x``."""
-    from kerascnn.infer import load_runtime
+    from kerascnn.runtime.infer import load_runtime
 
     runtime = load_runtime(path)
     return np.concatenate([runtime.run(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])

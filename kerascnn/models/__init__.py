@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import keras
 
-from kerascnn.errors import UsageError
+from kerascnn.core.errors import UsageError
 
 
 @dataclass(frozen=True)

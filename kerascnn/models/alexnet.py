@@ -20,7 +20,7 @@ from typing import NamedTuple
 import keras
 from keras import layers
 
-from kerascnn.layers import LocalResponseNormalization
+from kerascnn.nn.layers import LocalResponseNormalization
 from kerascnn.models import register
 from kerascnn.models.common import check_choice, check_head_args, check_rate, classifier, resolve_input_shape
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 import keras
 from keras import layers
 
-from kerascnn.errors import UsageError
+from kerascnn.core.errors import UsageError
 
 BN_EPSILON = 1.001e-5  # as in keras.applications
 POOLINGS = (None, "avg", "max")

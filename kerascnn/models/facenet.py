@@ -16,7 +16,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from kerascnn.layers import L2Normalize, LocalResponseNormalization, Maxout
+from kerascnn.nn.layers import L2Normalize, LocalResponseNormalization, Maxout
 from kerascnn.models import register
 from kerascnn.models.common import POOLINGS, check_choice, check_positive, classifier, resolve_input_shape
 

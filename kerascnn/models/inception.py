@@ -21,8 +21,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from kerascnn.errors import UsageError
-from kerascnn.layers import LocalResponseNormalization
+from kerascnn.core.errors import UsageError
+from kerascnn.nn.layers import LocalResponseNormalization
 from kerascnn.models import register
 from kerascnn.models.common import (
     check_choice,

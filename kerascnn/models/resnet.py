@@ -33,7 +33,7 @@ from collections.abc import Callable
 import keras
 from keras import layers, ops
 
-from kerascnn.errors import UsageError
+from kerascnn.core.errors import UsageError
 from kerascnn.models import register
 from kerascnn.models.common import (
     BN_EPSILON,

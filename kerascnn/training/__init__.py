@@ -1,4 +1,4 @@
-"""The parts of :func:`kerascnn.train.train`: configuration, model wrapping, run directory, custom loop.
+"""The parts of :func:`kerascnn.training.trainer.train`: configuration, model wrapping, run directory, custom loop.
 
 - :mod:`~kerascnn.training.config`: :class:`TrainConfig`, the optimizers table.
 - :mod:`~kerascnn.training.modeling`: raw-pixel preprocessing around a zoo backbone,

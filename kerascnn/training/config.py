@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kerascnn.errors import UsageError
+from kerascnn.core.errors import UsageError
 
 # name -> (keras optimizer class, fixed keyword arguments, default learning rate)
 OPTIMIZERS: dict[str, tuple[str, dict, float]] = {
@@ -48,8 +48,8 @@ class TrainConfig:
         epochs, batch_size: the global batch is split across replicas.
         optimizer: one of :data:`OPTIMIZERS`.
         lr: initial learning rate (``None``: the optimizer's usual default).
-        schedule: a ``kerascnn.schedules`` spec, e.g. ``"cosine"``, ``"step:drop=0.5,every=5"``.
-        augment: a ``kerascnn.augment`` spec (``"crop,rotate:10"``); runs in the tf.data
+        schedule: a ``kerascnn.training.schedules`` spec, e.g. ``"cosine"``, ``"step:drop=0.5,every=5"``.
+        augment: a ``kerascnn.data.augment`` spec (``"crop,rotate:10"``); runs in the tf.data
             pipeline only, never in the saved model.
         weight_decay: L2 weight decay lambda on conv/dense kernels (the penalty
             ``lambda/2 * sum(w**2)``, i.e. gradient ``lambda * w``); with ``adamw``
@@ -60,7 +60,7 @@ class TrainConfig:
         early_stopping: patience in epochs on the validation loss (``None``: off).
         seed: seeds Python, NumPy, TF, the shuffle and augmentation.
         deterministic: TF op determinism (identical weights for the same seed on CPU).
-        strategy: ``default`` | ``mirrored`` | ``multiworker`` (see :mod:`kerascnn.distribute`).
+        strategy: ``default`` | ``mirrored`` | ``multiworker`` (see :mod:`kerascnn.training.distribute`).
         cpu_devices: split the CPU into N logical devices (for ``mirrored`` without GPUs).
         input_size: ``(height, width)`` the backbone sees; ``None``: the images' own size
             when the model accepts it, else the model's default.
@@ -121,7 +121,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ``UsageError`` (one line, ``Received: ...``) on any bad value."""
-        from kerascnn.distribute import STRATEGIES
+        from kerascnn.training.distribute import STRATEGIES
 
         for name in ("epochs", "batch_size"):
             _check_int(name, getattr(self, name), minimum=1)

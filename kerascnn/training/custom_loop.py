@@ -102,10 +102,10 @@ def fit(
     """Train ``model`` for ``epochs`` epochs; returns a Keras-style history dict.
 
     Each epoch's logs hold ``loss``, ``accuracy``, ``val_loss``/``val_accuracy``
-    (with a validation set), ``lr`` (at the epoch's first step, as :class:`kerascnn.callbacks.LearningRateLogger`) and
+    (with a validation set), ``lr`` (at the epoch's first step, as :class:`kerascnn.training.callbacks.LearningRateLogger`) and
     ``epoch_seconds``. ``on_epoch_end(epoch, logs)`` is called on every worker.
     """
-    from kerascnn.callbacks import current_learning_rate
+    from kerascnn.training.callbacks import current_learning_rate
 
     train_step, eval_step = make_steps(strategy, model, optimizer)
     distributed = _distribute(strategy, train_dataset)

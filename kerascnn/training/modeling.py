@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kerascnn.errors import UsageError
+from kerascnn.core.errors import UsageError
 
 HEAD_LAYER = "predictions"
 
@@ -162,7 +162,7 @@ def load_backbone(path: str, *, num_classes: int, new_head: bool = False):
     import keras
     from keras import layers
 
-    from kerascnn.saving import load_model
+    from kerascnn.nn.saving import load_model
 
     saved = load_model(path)
     backbone = find_backbone(saved)

@@ -27,8 +27,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kerascnn.errors import UsageError
-from kerascnn.files import atomic_write_text
+from kerascnn.core.errors import UsageError
+from kerascnn.core.files import atomic_write_text
 from kerascnn.training.config import describe_config_change
 
 

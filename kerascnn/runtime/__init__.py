@@ -1,0 +1,1 @@
+"""Inference on exported artifacts with onnxruntime or LiteRT; never imports TensorFlow."""

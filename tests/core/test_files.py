@@ -1,0 +1,66 @@
+"""Atomic writes: an interrupted writer never leaves a half-written artifact."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from kerascnn.core.errors import UsageError
+from kerascnn.core.files import atomic_directory, atomic_save_path, atomic_write_json, atomic_write_text
+
+
+def test_atomic_write_replaces_whole_file(tmp_path):
+    path = tmp_path / "sub" / "a.json"
+    atomic_write_json(path, {"x": 1})
+    atomic_write_json(path, {"x": 2})
+    assert json.loads(path.read_text()) == {"x": 2}
+    assert sorted(p.name for p in path.parent.iterdir()) == ["a.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
+
+
+def test_failed_save_keeps_old_file(tmp_path):
+    path = tmp_path / "model.keras"
+    atomic_write_text(path, "old")
+    with pytest.raises(RuntimeError):
+        with atomic_save_path(path) as tmp:
+            assert tmp.suffix == ".keras"
+            tmp.write_text("half")
+            raise RuntimeError("crash while saving")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
+
+
+def test_atomic_directory_refuses_non_empty_without_force(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("keep")
+    with pytest.raises(UsageError, match="--force"):
+        with atomic_directory(out):
+            pass
+    assert (out / "keep.txt").read_text() == "keep"
+
+
+def test_atomic_directory_failure_leaves_folder_as_it_was(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("keep")
+    with pytest.raises(RuntimeError):
+        with atomic_directory(out, force=True) as tmp:
+            (tmp / "new.bin").write_bytes(b"1")
+            raise RuntimeError("export failed")
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_atomic_directory_force_replaces(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with atomic_directory(out, force=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert [p.name for p in out.iterdir()] == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
