@@ -28,6 +28,9 @@ import os
 import time
 from pathlib import Path
 
+from kerascnn.core.options import non_negative_int, positive_int
+from kerascnn.core.script import check_output_file, run_script
+
 BENCHMARKS = ("lenet", "best", "pipeline")
 
 # The documented best recipe (also: kerascnn train resnet20 --dataset mnist --epochs 15
@@ -40,12 +43,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="folder holding mnist/ (default: $KERASCNN_DATA)")
     parser.add_argument("--dataset", default="mnist")
     parser.add_argument("--only", choices=BENCHMARKS, action="append", help="run only this benchmark (repeatable)")
-    parser.add_argument("--epochs", type=int, default=None, help="override the epochs of the recipes (smoke runs)")
-    parser.add_argument("--steps", type=int, default=None, help="cap batches per epoch (smoke runs)")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="override the epochs of the recipes (smoke runs)")
+    parser.add_argument("--steps", type=positive_int, default=None, help="cap batches per epoch (smoke runs)")
     parser.add_argument("--pipeline-model", default="resnet20", help="model for the pipeline benchmark")
-    parser.add_argument("--pipeline-steps", type=int, default=16, help="timed steps per feed and round")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds (median reported)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--pipeline-steps", type=positive_int, default=16, help="timed steps per feed and round")
+    parser.add_argument("--rounds", type=positive_int, default=3, help="alternating timing rounds (median reported)")
+    parser.add_argument("--seed", type=non_negative_int, default=42)
     parser.add_argument("--out", default="runs/benchmarks/training.json",
                         help="results JSON; the recipe run directories go beside it")
     return parser.parse_args(argv)
@@ -53,7 +57,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def recipe_benchmark(name: str, args, **recipe) -> dict:
     """Train a recipe into ``<out folder>/<name>-run`` and report accuracy and time."""
-    from kerascnn.training.trainer import train
+    from kerascnn.training import train
 
     model = recipe.pop("model")
     if args.epochs:
@@ -126,7 +130,12 @@ BEST_RECIPE_FOR_PIPELINE = {k: v for k, v in BEST_RECIPE.items() if k not in ("m
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    check_output_file(args.out, suffixes=(".json",))  # before minutes of training
+
     from kerascnn.core.files import atomic_write_json
+    from kerascnn.core.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
 
     chosen = args.only or list(BENCHMARKS)
     results = {"load_average_before": os.getloadavg()[0]}
@@ -142,4 +151,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -24,27 +24,36 @@ import argparse
 import math
 import time
 
+from kerascnn.core.options import non_negative_int, positive_float, positive_int
+from kerascnn.core.script import check_output_file, run_script
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="mnist", help="mnist (offline IDX files or TFDS) or digits")
     parser.add_argument("--data-dir", help="folder holding mnist/ (default: $KERASCNN_DATA)")
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate of the cosine decay")
-    parser.add_argument("--steps", type=int, default=None, help="cap batches per epoch (smoke runs)")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--out", default="lenet5_mnist.keras", help="where to save the trained model")
+    parser.add_argument("--epochs", type=positive_int, default=15)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--lr", type=positive_float, default=1e-3, help="peak learning rate of the cosine decay")
+    parser.add_argument("--steps", type=positive_int, default=None, help="cap batches per epoch (smoke runs)")
+    parser.add_argument("--seed", type=non_negative_int, default=42)
+    parser.add_argument("--out", default="lenet5_mnist.keras", help="where to save the trained model (.keras)")
+    parser.add_argument("--force", action="store_true", help="replace --out if it exists")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    # Check where the model goes before minutes of training, not after.
+    check_output_file(args.out, suffixes=(".keras",), force=args.force)
 
+    from kerascnn.core.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     import keras
 
     from kerascnn import data
-
+    from kerascnn.core.files import atomic_save_path
     from kerascnn.training import schedules
     from kerascnn.training.seeding import set_global_seed
     from kerascnn.training.modeling import build_training_model, channel_statistics
@@ -82,11 +91,12 @@ def main(argv=None) -> dict:
     model.fit(train_ds, epochs=args.epochs, shuffle=False, verbose=2)  # the pipeline shuffles, seeded
     seconds = time.perf_counter() - start
     test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
-    model.save(args.out)
+    with atomic_save_path(args.out) as tmp:  # never a half-written model
+        model.save(tmp)
     print(f"LeNet-5 on {dataset.name}: test accuracy {test_accuracy:.2%} (loss {test_loss:.4f}) "
           f"after {args.epochs} epochs in {seconds:.0f} s; saved {args.out}")
     return {"test_accuracy": float(test_accuracy), "test_loss": float(test_loss), "seconds": seconds}
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

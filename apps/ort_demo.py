@@ -3,12 +3,12 @@ Description: Load a kerascnn ONNX export, classify images, and time the model.
 
 Training happens in Keras, but the device that runs the model usually has no
 TensorFlow: only onnxruntime (a few MB), numpy and Pillow. This demo is that
-device's side of the story, built on `kerascnn.runtime.infer` (the same code as
+device's side of the story, built on `kerascnn.runtime` (the same code as
 `kerascnn predict`). It never imports TensorFlow.
 
-    kerascnn quickstart                                  # trains and exports a LeNet-5
-    python apps/ort_demo.py exports/quickstart/model.onnx            # bundled digits
-    python apps/ort_demo.py exports/quickstart/model_int8.onnx my_digit.png
+    kerascnn quickstart                       # trains and exports a LeNet-5 to exports/quickstart/
+    python apps/ort_demo.py                   # exports/quickstart/export/model.onnx on bundled digits
+    python apps/ort_demo.py exports/quickstart/export/model_int8.onnx my_digit.png
 """
 
 from __future__ import annotations
@@ -21,12 +21,19 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascnn.runtime import infer
+from kerascnn.core.errors import UsageError
+from kerascnn.core.layout import ExportLayout, format_of
+from kerascnn.core.options import positive_int
+from kerascnn.core.script import run_script
+from kerascnn import runtime as kerascnn_runtime
+
+#: Where `kerascnn quickstart` leaves its float32 ONNX model.
+DEFAULT_MODEL = ExportLayout(Path("exports") / "quickstart" / "export").artifact("onnx", "fp32")
 
 """
 ## 1. Open the model in onnxruntime
 
-`infer.load_runtime` creates an `onnxruntime.InferenceSession` with the settings
+`kerascnn.runtime.load_runtime` creates an `onnxruntime.InferenceSession` with the settings
 kerascnn uses everywhere: all graph optimisations (constant folding, Conv+BN+ReLU
 fusion, int8 kernels for quantised models), one thread per core inside each
 operator, and sequential execution (a CNN is a chain of layers).
@@ -34,7 +41,7 @@ operator, and sequential execution (a CNN is a chain of layers).
 
 
 def open_model(path: str, threads: int | None):
-    runtime = infer.load_runtime(path, threads=threads)
+    runtime = kerascnn_runtime.load_runtime(path, threads=threads)
     session = runtime.session
     print(f"model:   {path}")
     for spec in session.get_inputs():
@@ -76,12 +83,13 @@ def example_digits(folder: Path, count: int = 4) -> tuple[list[Path], list[int]]
 
 
 def classify(runtime, paths, top_k: int, labels_file: str | None) -> None:
-    labels = infer.load_labels(labels_file) if labels_file else infer.labels_from_manifest(runtime.path)
-    batch = infer.load_images(paths, runtime.input_shape)
+    labels = (kerascnn_runtime.labels.load_labels(labels_file) if labels_file
+              else kerascnn_runtime.labels.labels_from_manifest(runtime.path))
+    batch = kerascnn_runtime.images.load_images(paths, runtime.input_shape)
     print(f"\nbatch: {batch.shape} {batch.dtype}, pixel range {batch.min():.0f}..{batch.max():.0f}")
     probabilities = runtime.run(batch)
     for path, row in zip(paths, probabilities):
-        best = infer.top_k(row, k=top_k, labels=labels)
+        best = kerascnn_runtime.labels.top_k(row, k=top_k, labels=labels)
         guesses = ", ".join(f"{b['label']} ({b['probability']:.1%})" for b in best)
         print(f"  {Path(path).name:<28} -> {guesses}")
 
@@ -113,30 +121,30 @@ def time_model(runtime, runs: int) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1].removeprefix("Description: "))
-    parser.add_argument("model", help="an .onnx file exported by kerascnn (e.g. exports/quickstart/model.onnx)")
+    parser.add_argument("model", nargs="?", default=str(DEFAULT_MODEL),
+                        help=f"an .onnx file exported by kerascnn (default: {DEFAULT_MODEL}, "
+                             "written by `kerascnn quickstart`)")
     parser.add_argument("images", nargs="*", help="PNG/JPEG files (default: four bundled digits)")
-    parser.add_argument("--top-k", type=int, default=3)
+    parser.add_argument("--top-k", type=positive_int, default=3)
     parser.add_argument("--labels", default=None, help="class names, one per line (default: from manifest.json)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
-    parser.add_argument("--runs", type=int, default=100, help="timed calls (default: 100)")
+    parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: all cores)")
+    parser.add_argument("--runs", type=positive_int, default=100, help="timed calls (default: 100)")
     args = parser.parse_args(argv)
-    if not args.model.lower().endswith(".onnx"):
+    if format_of(args.model) != "onnx":
         parser.error("this demo runs .onnx models (use `kerascnn predict` for .tflite)")
-    try:
-        runtime = open_model(args.model, args.threads)
-        with tempfile.TemporaryDirectory() as folder:
-            paths = args.images
-            if not paths:
-                paths, truth = example_digits(Path(folder))
-                print(f"\nno images given: classifying bundled digits labelled {truth}")
-            classify(runtime, paths, args.top_k, args.labels)
-        time_model(runtime, args.runs)
-    except ValueError as err:  # kerascnn's UsageError: bad file, wrong shape ...
-        print(f"ort_demo: error: {err}", file=sys.stderr)
-        return 2
+    if args.model == str(DEFAULT_MODEL) and not DEFAULT_MODEL.is_file():
+        raise UsageError(f"No model at {DEFAULT_MODEL}: run `kerascnn quickstart` first, or name an .onnx file.")
+    runtime = open_model(args.model, args.threads)
+    with tempfile.TemporaryDirectory() as folder:
+        paths = args.images
+        if not paths:
+            paths, truth = example_digits(Path(folder))
+            print(f"\nno images given: classifying bundled digits labelled {truth}")
+        classify(runtime, paths, args.top_k, args.labels)
+    time_model(runtime, args.runs)
     assert "tensorflow" not in sys.modules  # the point of the demo
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script(main)

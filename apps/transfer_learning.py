@@ -31,18 +31,23 @@ from pathlib import Path
 
 import numpy as np
 
+from kerascnn.core.layout import RunLayout
+from kerascnn.core.options import non_negative_int, positive_float, positive_int
+from kerascnn.core.script import check_output_folder, run_script
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="mnist", help="mnist (default) or digits")
     parser.add_argument("--data-dir", help="folder holding mnist/ (default: $KERASCNN_DATA)")
-    parser.add_argument("--per-class", type=int, default=50, help="training images per new class (default 50)")
-    parser.add_argument("--pretrain-epochs", type=int, default=8)
-    parser.add_argument("--epochs", type=int, default=30, help="epochs on the small data set")
-    parser.add_argument("--lr", type=float, default=1e-3,
+    parser.add_argument("--per-class", type=positive_int, default=50,
+                        help="training images per new class (default 50)")
+    parser.add_argument("--pretrain-epochs", type=positive_int, default=8)
+    parser.add_argument("--epochs", type=positive_int, default=30, help="epochs on the small data set")
+    parser.add_argument("--lr", type=positive_float, default=1e-3,
                         help="LR from scratch and for fine-tuning; the linear probe uses 10x this")
-    parser.add_argument("--steps", type=int, default=None, help="cap batches per epoch (smoke runs)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--steps", type=positive_int, default=None, help="cap batches per epoch (smoke runs)")
+    parser.add_argument("--seed", type=non_negative_int, default=42)
     parser.add_argument("--out", default="runs/transfer", help="output folder (must be new or empty)")
     return parser.parse_args(argv)
 
@@ -71,15 +76,16 @@ def subset(dataset, classes, *, name: str, per_class: int | None = None, seed: i
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    out = check_output_folder(args.out)  # before any training
+
+    from kerascnn.core.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from kerascnn import data
     from kerascnn.analysis import plots
-    from kerascnn.core.errors import UsageError
     from kerascnn.core.files import atomic_write_json
-    from kerascnn.training.trainer import train
+    from kerascnn.training import train
 
-    out = Path(args.out)
-    if out.is_dir() and any(out.iterdir()):
-        raise UsageError(f"Output folder {out} is not empty; choose another --out.")
     digits = data.load(args.dataset, args.data_dir)
     old = subset(digits, [0, 1, 2, 3, 4], name=f"{digits.name}-0to4")
     new = subset(digits, [5, 6, 7, 8, 9], name=f"{digits.name}-5to9-small", per_class=args.per_class,
@@ -90,7 +96,7 @@ def main(argv=None) -> dict:
     # 1. Pretrain on the five old classes (plenty of data).
     pretrained = train("lenet5", old, epochs=args.pretrain_epochs, run_dir=out / "pretrain-0to4", **common)
     print("pretrained:  ", pretrained.summary())
-    source = str(pretrained.run_dir / "model.keras")
+    source = str(RunLayout(pretrained.run_dir).model)
 
     # 2. The same small data three ways. A 20 % validation split keeps the curves honest.
     small = dict(epochs=args.epochs, validation_split=0.2, **common)
@@ -109,7 +115,7 @@ def main(argv=None) -> dict:
     # Then unfreeze everything and fine-tune from the probe (its classifier is already
     # trained, so the pretrained features are not wrecked by a random head's gradients)
     # with a 10x smaller learning rate.
-    run("fine-tune", init_from=str(probe.run_dir / "model.keras"), lr=args.lr)
+    run("fine-tune", init_from=str(RunLayout(probe.run_dir).model), lr=args.lr)
 
     plots.plot_bars(list(results), [100 * v for v in results.values()], out / "transfer.png",
                     xlabel="test accuracy on digits 5-9 (%)", value_format="{:.1f}",
@@ -121,4 +127,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

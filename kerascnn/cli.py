@@ -3,7 +3,14 @@
 Each sub-command lives in ``kerascnn/commands/<module>.py`` and exposes
 
     def add_arguments(parser: argparse.ArgumentParser) -> None
+    def check(args: argparse.Namespace) -> None      # optional: cheap checks, no TensorFlow
     def run(args: argparse.Namespace) -> int | None
+
+``check`` runs first and never imports TensorFlow, so a mistyped name or a
+missing file is answered at once (``kerascnn summary vgg61`` in a fraction of a
+second). Commands import TensorFlow themselves, only once their arguments are
+checked, through :func:`kerascnn.core.quiet.import_tensorflow_quietly` (no start-up
+banner on the terminal); ``predict`` and ``models`` (cached) never do.
 
 Only the module of the command being run is imported, so ``kerascnn --help``
 and ``kerascnn predict`` (onnxruntime only) never import TensorFlow.
@@ -21,7 +28,6 @@ import sys
 import warnings
 
 import kerascnn
-from kerascnn.core.quiet import import_tensorflow_quietly
 
 # name -> (module under kerascnn.commands, one-line help). Order = order in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -29,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("models", "list every model in the zoo with family, paper, year, parameters and MACs"),
     "summary": ("summary", "lecture-style per-layer table: shapes, activations, memory, params, MACs"),
     "train": ("train", "train a model with Keras fit into a run directory"),
-    "schedule": ("schedule", "plot a learning-rate schedule"),
+    "schedule": ("schedule", "plot or list learning-rate schedules"),
     "lr-find": ("lr_find", "LR range test: plot loss against learning rate and suggest one"),
     "augment-preview": ("augment_preview", "write a PNG grid of augmented samples"),
     "export": ("export", "export a .keras model to TFLite and ONNX with parity checks"),
@@ -39,11 +45,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 EXIT_USAGE = 2
 
-# Commands that import TensorFlow only if they need it (``predict`` runs on
-# onnxruntime/LiteRT alone; ``models`` reads its cache when it can; ``bench`` needs it
-# only for .keras models). Every other command imports it up front, quietly, so a
-# one-line error is not preceded by TensorFlow's start-up banner.
-NO_TENSORFLOW = {"predict", "models", "bench"}
 
 
 def _quiet_tensorflow() -> None:
@@ -80,7 +81,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         if name == command:
             module = _command_module(name)
             module.add_arguments(sub_parser)
-            sub_parser.set_defaults(_run=module.run)
+            sub_parser.set_defaults(_run=module.run, _check=getattr(module, "check", None))
     return parser
 
 
@@ -100,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(_first_command(argv))
     args = parser.parse_args(argv)
     try:
-        if args.command not in NO_TENSORFLOW:
-            import_tensorflow_quietly()
+        if args._check is not None:
+            args._check(args)
         status = args._run(args)
     except KeyboardInterrupt:
         print("kerascnn: interrupted", file=sys.stderr)

@@ -9,7 +9,7 @@ folder) with LeNet-5 (LeCun et al., 1998):
    against Keras (``kerascnn.export``) into ``OUT/export``;
 3. benchmark every artifact and the Keras model (``kerascnn.bench``);
 4. classify held-out test digits, written as PNG files, with onnxruntime
-   (``kerascnn.runtime.infer``, as ``kerascnn predict`` does);
+   (``kerascnn.runtime``, as ``kerascnn predict`` does);
 5. print one table and the paths of everything written.
 
 The output folder is built in a temporary sibling and moved into place at the
@@ -27,10 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascnn import bench
-
-from kerascnn.runtime import infer
+from kerascnn import bench, runtime, tasks
 from kerascnn.core.files import atomic_directory, atomic_write_json, atomic_write_text
+from kerascnn.core.layout import ExportLayout, RunLayout
 
 DEFAULT_OUT = Path("exports") / "quickstart"
 MODEL = "lenet5"
@@ -38,6 +37,8 @@ DATASET = "digits"
 #: Enough for ~97-99 % test accuracy on digits, well inside the 3-minute budget on 2 cores.
 EPOCHS = 20
 SAMPLES = 8  # held-out digits classified at the end
+#: The sample PNGs are enlarged (nearest neighbour) so they can be seen; predict shrinks them back exactly.
+SAMPLE_ZOOM = 8
 
 
 @dataclasses.dataclass
@@ -55,14 +56,13 @@ class QuickstartResult:
     def paths(self, root: Path | None = None) -> dict[str, Path]:
         """Everything worth opening (that exists under ``root``, default ``out``), by what it is."""
         root = Path(root or self.out)
-        run = root / "run"
-        export = root / "export"
+        run, export = RunLayout(root / "run"), ExportLayout(root / "export")
         found = {
-            "trained Keras model": run / "model.keras",
-            "training curves": run / "curves.png",
-            "training metrics": run / "metrics.json",
-            "export manifest": export / "manifest.json",
-            **{f"{a['format']} {a['precision']}": export / a["file"] for a in self.manifest["artifacts"]},
+            "trained Keras model": run.model,
+            "training curves": run.curves,
+            "training metrics": run.metrics,
+            "export manifest": export.manifest,
+            **{f"{a['format']} {a['precision']}": export.path / a["file"] for a in self.manifest["artifacts"]},
             "benchmark report": root / "bench.json",
             "benchmark chart": root / "bench.png",
             "test digits (PNG)": root / "samples",
@@ -90,31 +90,35 @@ def run(
     out = Path(out)
     start = time.perf_counter()
     with atomic_directory(out, force=force) as tmp:  # refuses a non-empty `out` before any work
+        from kerascnn.core.quiet import import_tensorflow_quietly
+
+        import_tensorflow_quietly()  # after the output folder was accepted; no start-up banner
         from kerascnn import data
         from kerascnn.export import export_model
         from kerascnn.training.trainer import train
 
+        run, export = RunLayout(tmp / "run"), ExportLayout(tmp / "export")
         say(f"[1/4] training {MODEL} on {DATASET} for {epochs} epochs")
-        trained = train(MODEL, DATASET, epochs=epochs, run_dir=tmp / "run", seed=seed, quiet=True)
+        trained = train(MODEL, DATASET, epochs=epochs, run_dir=run.path, seed=seed, quiet=True)
 
         say("[2/4] exporting to TFLite and ONNX (float32 and int8), checking each against Keras")
         manifest = export_model(
-            tmp / "run" / "model.keras",
+            run.model,
             formats=["tflite", "onnx"],
             quantize=["none", "int8"],
             calibration=DATASET,
             data_dir=None,
             opset=None,
-            out=tmp / "export",
+            out=export.path,
             force=False,
         )
 
-        say("[3/4] benchmarking every artifact and the Keras model (batch 1, 1 thread)")
+        say("[3/4] benchmarking every artifact (batch 1, 1 thread) and the Keras model")
         # One thread: a 60k-MAC LeNet is too small to gain from a second one (and
         # a busy machine preempts multi-threaded runs, which then wait a time slice).
-        report = bench.benchmark(
-            [tmp / "export", tmp / "run" / "model.keras"], batches=(1,), threads=(1,), runs=bench_runs
-        )
+        # Keras runs on the thread pool TensorFlow started with (training set it): the
+        # table's threads column says how many.
+        report = bench.benchmark([export.path, run.model], batches=(1,), threads=(1,), runs=bench_runs)
         _relocate(report, tmp, out)
         atomic_write_json(tmp / "bench.json", report)
         bench.plot(report, tmp / "bench.png")
@@ -122,7 +126,7 @@ def run(
         say(f"[4/4] classifying {SAMPLES} held-out test digits with onnxruntime")
         digits = data.load(DATASET)
         predictions = classify_samples(
-            tmp / "export" / _artifact(manifest, "onnx", "int8")["file"],
+            export.path / _artifact(manifest, "onnx", "int8")["file"],
             digits.x_test[:SAMPLES],
             digits.y_test[:SAMPLES],
             tmp / "samples",
@@ -176,7 +180,9 @@ def classify_samples(
 ) -> dict:
     """Write ``images`` (uint8 NHWC) as PNG files and classify them with ``model_path``.
 
-    The files go through the same decoding as ``kerascnn predict``. Returns the
+    The PNGs are enlarged ``SAMPLE_ZOOM`` times (nearest neighbour) to be visible in
+    any viewer; the files go through the same decoding as ``kerascnn predict``,
+    whose area-averaging shrink gives back the original pixels. Returns the
     ``predict`` JSON plus ``"true"`` per prediction and the overall ``"accuracy"``.
     """
     from PIL import Image
@@ -186,10 +192,10 @@ def classify_samples(
     files = []
     for i, (image, label) in enumerate(zip(images, labels)):
         path = folder / f"test_{i:02d}_label_{int(label)}.png"
-        Image.fromarray(np.asarray(image, np.uint8).squeeze(-1) if image.shape[-1] == 1 else image).save(path)
+        picture = Image.fromarray(np.asarray(image, np.uint8).squeeze(-1) if image.shape[-1] == 1 else image)
+        picture.resize((picture.width * SAMPLE_ZOOM, picture.height * SAMPLE_ZOOM), Image.Resampling.NEAREST).save(path)
         files.append(path)
-    runtime = infer.load_runtime(model_path)
-    result = infer.predict_files(runtime, files, k=3, labels=class_names)
+    result = runtime.predict_files(runtime.load_runtime(model_path), files, k=3, labels=class_names)
     for prediction, label in zip(result["predictions"], labels):
         prediction["true"] = int(label)
     result["model"] = os.fspath(model_path)
@@ -198,37 +204,37 @@ def classify_samples(
 
 
 def format_summary(result: QuickstartResult, paths_root: Path | None = None) -> str:
-    """One table (artifact, size, parity, latency) followed by the paths written."""
+    """One table (artifact, size, parity, threads, latency) followed by the paths written."""
     batch_one = [r for r in result.bench["results"] if r["batch"] == 1]
     latency = {Path(r["file"]).name: r for r in batch_one if r["runtime"] in ("onnxruntime", "litert")}
+    task = tasks.get(result.manifest.get("task"))
     header = (
         f"{'artifact':<24} {'runtime':<22} {'precision':<9} {'size':>9} {'vs Keras':>22} "
-        f"{'median ms':>10} {'img/s':>9}"
+        f"{'threads':>7} {'median ms':>10} {'img/s':>9}"
     )
     lines = [
-        f"kerascnn quickstart: {MODEL} on {DATASET}, "
-        f"test accuracy {result.metrics.get('test_accuracy', float('nan')):.2%} (Keras)",
+        f"kerascnn quickstart: {MODEL} on {DATASET}, {task.headline(result.metrics)} (Keras)",
         "",
         header,
         "-" * len(header),
     ]
     for row in (r for r in batch_one if r["runtime"].startswith("keras")):
         lines.append(
-            f"{'model.keras':<24} {row['runtime']:<22} {'fp32':<9} {bench._size(row['size_bytes']):>9} "
-            f"{'(reference)':>22} {row['median_ms']:>10.3f} {row['throughput']:>9.0f}"
+            f"{RunLayout(result.out / 'run').model.name:<24} {row['runtime']:<22} {'fp32':<9} "
+            f"{bench.format_size(row['size_bytes']):>9} {'(reference)':>22} {row['threads']:>7} "
+            f"{row['median_ms']:>10.3f} {row['throughput']:>9.0f}"
         )
     for artifact in result.manifest["artifacts"]:
-        parity = artifact.get("parity") or {}
-        if artifact["precision"] == "fp32":
-            agreement = f"max |diff| {parity.get('max_abs_diff', float('nan')):.1e}"
-        else:
-            agreement = f"top-1 agree {parity.get('top1_agreement', float('nan')):.1%}"
+        agreement = task.parity_summary(artifact.get("parity") or {}, artifact["precision"])
         row = latency.get(artifact["file"])
-        timing = f"{row['median_ms']:>10.3f} {row['throughput']:>9.0f}" if row else f"{'-':>10} {'-':>9}"
-        runtime = row["runtime"] if row else artifact["format"]
+        timing = (
+            f"{row['threads']:>7} {row['median_ms']:>10.3f} {row['throughput']:>9.0f}"
+            if row else f"{'-':>7} {'-':>10} {'-':>9}"
+        )
+        runtime_name = row["runtime"] if row else artifact["format"]
         lines.append(
-            f"{artifact['file']:<24} {runtime:<22} {artifact['precision']:<9} "
-            f"{bench._size(artifact['bytes']):>9} {agreement:>22} {timing}"
+            f"{artifact['file']:<24} {runtime_name:<22} {artifact['precision']:<9} "
+            f"{bench.format_size(artifact['bytes']):>9} {agreement:>22} {timing}"
         )
     predictions = result.predictions
     guesses = " ".join(f"{p['top_k'][0]['label']}" for p in predictions["predictions"])

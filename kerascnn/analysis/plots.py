@@ -1,8 +1,9 @@
 """Matplotlib figures written to PNG files (Agg backend, no display needed).
 
-Every plot goes through :func:`save_figure`, which writes atomically.
+Every plot goes through :func:`save_figure`, which writes atomically. Legends
+sit below the axes (:func:`legend_below`), never on top of the curves.
 
-- :func:`plot_curves`: loss and accuracy, train vs validation (``curves.png``).
+- :func:`plot_curves`: loss and the task's monitored metric, train vs validation (``curves.png``).
 - :func:`plot_lr`: the learning rate per epoch of a run (``lr.png``) or per step.
 - :func:`plot_schedule`: several LR schedules on one axis (``kerascnn schedule plot``).
 - :func:`plot_lr_find`: an LR range test, loss against LR with the suggestion.
@@ -76,24 +77,51 @@ def _accuracy_key(history: Mapping) -> str | None:
     return None
 
 
+def legend_below(fig, axes) -> None:
+    """One legend for the whole figure, centred under the axes, so it never covers data.
+
+    Entries with the same label in several panels (``training``, ``validation``)
+    appear once. ``save_figure``'s tight bounding box keeps it in the PNG.
+    """
+    handles, labels = [], []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    if handles:
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 3),
+                   frameon=False, fontsize=9)
+
+
 # --------------------------------------------------------------------------- training
 
 
-def plot_curves(history, path: str | os.PathLike, *, title: str | None = None) -> str:
-    """Loss (left) and accuracy (right) per epoch, training vs validation.
+def plot_curves(history, path: str | os.PathLike, *, title: str | None = None,
+                monitor: tuple[str, str] | None = None) -> str:
+    """Loss (left) and the monitored metric (right) per epoch, training vs validation.
 
-    The epoch ``best.keras`` keeps is marked: the best validation accuracy (the
-    lowest validation loss without one). Without an accuracy metric only the
-    loss panel is drawn. Returns the path written.
+    Args:
+        history: a ``keras.callbacks.History`` or ``{name: [per-epoch values]}``.
+        path: the PNG to write.
+        title: figure title.
+        monitor: the task's ``(metric, mode)`` that picks the best epoch, e.g.
+            ``("accuracy", "max")``; ``None`` uses an accuracy column if there is one.
+
+    The epoch ``best.keras`` keeps is marked: the best ``val_<metric>`` by ``mode``
+    (the lowest validation loss without it). Without the metric only the loss
+    panel is drawn. Returns the path written.
     """
     history = _history_dict(history)
     if "loss" not in history:
         raise UsageError(f"The history has no 'loss' curve. Received keys: {', '.join(history) or 'none'}.")
-    acc_key = _accuracy_key(history)
-    panels = [("loss", "loss")] + ([(acc_key, "accuracy")] if acc_key else [])
-    marked = acc_key if acc_key and f"val_{acc_key}" in history else "loss"
+    metric, mode = monitor if monitor is not None else (_accuracy_key(history), "max")
+    if metric not in history:
+        metric = None
+    panels = ["loss"] + ([metric] if metric and metric != "loss" else [])
+    marked, marked_mode = (metric, mode) if metric and f"val_{metric}" in history else ("loss", "min")
     fig, axes = new_figure(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
-    for ax, (key, label) in zip(axes[0], panels):
+    for ax, key in zip(axes[0], panels):
         train = _floats(history[key], key)
         epochs = range(1, len(train) + 1)
         ax.plot(epochs, train, marker="o", markersize=3, label="training")
@@ -101,14 +129,14 @@ def plot_curves(history, path: str | os.PathLike, *, title: str | None = None) -
             val = _floats(history[f"val_{key}"], f"val_{key}")
             ax.plot(range(1, len(val) + 1), val, marker="o", markersize=3, label="validation")
             if key == marked and not all(math.isnan(v) for v in val):
-                sign = -1 if key == acc_key else 1  # accuracy: highest; loss: lowest
+                sign = -1 if marked_mode == "max" else 1
                 best = min(range(len(val)), key=lambda i: math.inf if math.isnan(val[i]) else sign * val[i])
                 ax.scatter([best + 1], [val[best]], s=80, facecolors="none", edgecolors="black", zorder=3,
-                           label=f"best validation (epoch {best + 1})")
+                           label=f"best validation {key} (epoch {best + 1})")
         ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
+        ax.set_ylabel(key)
         ax.grid(True, alpha=0.3)
-        ax.legend()
+    legend_below(fig, axes[0])
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)
@@ -162,7 +190,7 @@ def plot_schedule(curves: Mapping[str, Sequence[float]], path: str | os.PathLike
     ax.set_xlabel("epoch" if steps_per_epoch else "step")
     ax.set_ylabel("learning rate")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    legend_below(fig, [ax])
     ax.set_title(title or "learning-rate schedule" + ("s" if len(curves) > 1 else ""))
     return save_figure(fig, path)
 
@@ -194,7 +222,7 @@ def plot_lr_find(lrs, losses, suggestion: float | None, path: str | os.PathLike,
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("loss")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    legend_below(fig, [ax])
     ax.set_title(title or "LR range test")
     return save_figure(fig, path)
 
@@ -263,11 +291,11 @@ def plot_xy(x: Sequence[float], y: Sequence[float] | Mapping[str, Sequence[float
     ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
     if any(series):
-        ax.legend()
+        legend_below(fig, [ax])
     if title:
         ax.set_title(title)
     return save_figure(fig, path)
 
 
-__all__ = ["new_figure", "save_figure", "plot_curves", "plot_lr", "plot_schedule", "plot_lr_find",
+__all__ = ["new_figure", "save_figure", "legend_below", "plot_curves", "plot_lr", "plot_schedule", "plot_lr_find",
            "plot_bars", "plot_xy"]

@@ -190,6 +190,10 @@ class ModelSummary:
             "layers": [r.to_dict() for r in self.layers],
         }
 
+    def __str__(self) -> str:
+        """``print(summarize(model))`` prints the lecture table."""
+        return self.format_table()
+
     def format_table(self) -> str:
         """The aligned terminal table with totals and the counting rule."""
         header = ("Layer", "Type", "Output shape", "Activations", "Memory", "Params", "MACs")

@@ -35,13 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
     from pathlib import Path
 
     from kerascnn.core.errors import UsageError
+    from kerascnn.core.quiet import import_tensorflow_quietly
+    from kerascnn.data import augment
 
     if args.list:
-        from kerascnn.data import augment
-
         for name, text in augment.describe().items():
             print(f"{name:<12} {text}")
         return 0
@@ -51,16 +52,19 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".png":
         raise UsageError(f"--out must name a .png file. Received: {args.out}")
 
+    if args.augment is not None:
+        augment.parse(args.augment)  # a bad spec fails before any data is read (no TensorFlow)
+        warning = augment.mirror_warning(args.augment, args.dataset)
+        if warning:
+            print(f"kerascnn augment-preview: warning: {warning}", file=sys.stderr)
+    import_tensorflow_quietly()
+
     import numpy as np
 
     from kerascnn import data
-
-    from kerascnn.data import augment
     from kerascnn.analysis.plots import new_figure, save_figure
     from kerascnn.training.seeding import set_global_seed
 
-    if args.augment is not None:
-        augment.parse(args.augment)  # a bad spec fails before any data is read
     set_global_seed(args.seed, deterministic=False)
     dataset = data.load(args.dataset, args.data_dir, download=args.download)
     spec = args.augment if args.augment is not None else augment.suggest(dataset.name)

@@ -1,4 +1,7 @@
-"""``kerascnn bench DIR|FILES``: latency, throughput, size, memory and GFLOP/s per runtime."""
+"""``kerascnn bench DIR|FILES``: latency, throughput, size, memory and GFLOP/s per runtime.
+
+TensorFlow is imported only when a ``.keras`` model is among the files.
+"""
 
 from __future__ import annotations
 
@@ -19,16 +22,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=comma_list(positive_int), default=None, help="CPU thread counts (default: 1 and all cores)"
     )
-    parser.add_argument("--runs", type=positive_int, default=50, help="timed interleaved rounds (default: 50)")
+    parser.add_argument(
+        "--runs", type=positive_int, default=50,
+        help="timed calls per configuration, spread over up to 10 interleaved rounds (default: 50)",
+    )
     parser.add_argument("--warmup", type=positive_int, default=5, help="untimed calls per configuration (default: 5)")
     parser.add_argument("--json", dest="json_path", default=None, metavar="PATH", help="write the report as JSON")
-    parser.add_argument("--plot", default=None, metavar="PATH", help="write a latency bar chart (PNG)")
+    parser.add_argument(
+        "--plot", default=None, metavar="PATH", help="write a PNG chart of median latency, one panel per batch size"
+    )
+
+
+def check(args: argparse.Namespace) -> None:
+    """Paths and file types, before anything heavy is imported."""
+    from kerascnn.bench import model_files
+
+    model_files(args.paths)
 
 
 def run(args: argparse.Namespace) -> int:
     from kerascnn import bench
     from kerascnn.core.files import atomic_write_json
+    from kerascnn.core.layout import format_of
+    from kerascnn.core.quiet import import_tensorflow_quietly
 
+    if any(format_of(path) == "keras" for path in bench.model_files(args.paths)):
+        import_tensorflow_quietly()
     report = bench.benchmark(
         args.paths,
         batches=args.batch,

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kerascnn.export import CALIBRATION_SAMPLES, DEFAULT_QUANTIZE, FORMATS, VERIFY_SAMPLES
 from kerascnn.core.options import comma_list, positive_int
+from kerascnn.export import CALIBRATION_SAMPLES, DEFAULT_QUANTIZE, FORMATS, VERIFY_SAMPLES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="a .keras model file, or a training run folder holding model.keras")
     parser.add_argument(
-        "--formats", type=comma_list(), default=list(FORMATS),
-        help=f"comma-separated formats from {', '.join(FORMATS)} (default: both)",
+        "--formats", type=comma_list(), default=None,
+        help=f"comma-separated formats from {', '.join(FORMATS)} (default: every format the model's task supports)",
     )
     parser.add_argument(
         "--quantize", type=comma_list(), default=list(DEFAULT_QUANTIZE),
@@ -21,8 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: none,int8)",
     )
     parser.add_argument(
+        "--task", default=None,
+        help="the model's task, e.g. classification (default: the run folder's, else classification)",
+    )
+    parser.add_argument(
         "--calibration", default=None, metavar="DATASET|random",
-        help="data set whose images calibrate int8 and verify every artifact (a kerascnn data set "
+        help="data set whose samples calibrate int8 and verify every artifact (a kerascnn data set "
         "name or folder:PATH), or 'random' (default: the model's training data set, else random)",
     )
     parser.add_argument("--data-dir", default=None, help="folder holding the calibration data set")
@@ -40,34 +44,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kerascnn.export import export_model
+    from kerascnn.core.quiet import import_tensorflow_quietly
+    from kerascnn.export import export_model, plan_export
 
+    options = dict(
+        formats=args.formats, quantize=args.quantize, task=args.task, opset=args.opset, out=args.out,
+        force=args.force, samples=args.samples, calibration_samples=args.calibration_samples,
+    )  # fmt: skip
+    plan_export(args.model, **options)  # names, paths, formats: a typo answers before TensorFlow loads
+    import_tensorflow_quietly()
     manifest = export_model(
         args.model,
-        formats=args.formats,
-        quantize=args.quantize,
         calibration=args.calibration,
         data_dir=args.data_dir,
-        opset=args.opset,
-        out=args.out,
-        force=args.force,
-        samples=args.samples,
-        calibration_samples=args.calibration_samples,
         progress=lambda line: print(line, file=sys.stderr),
+        **options,
     )
     print(format_table(manifest))
     return 0
 
 
 def format_table(manifest: dict) -> str:
-    """One row per artifact: file, format, precision, size, parity."""
-    header = f"{'file':<22} {'format':<7} {'precision':<9} {'size MB':>8} {'max |diff|':>10} {'top-1 agree':>11}"
+    """One row per artifact: file, format, precision, size, and the Task's parity summary."""
+    from kerascnn import tasks
+
+    task = tasks.get(manifest.get("task"))
+    header = f"{'file':<22} {'format':<7} {'precision':<9} {'size MB':>8}  parity vs Keras"
     rows = [header, "-" * len(header)]
     for item in manifest["artifacts"]:
-        check = item["parity"]
         rows.append(
-            f"{item['file']:<22} {item['format']:<7} {item['precision']:<9} {item['bytes'] / 1e6:>8.3f} "
-            f"{check['max_abs_diff']:>10.2e} {check['top1_agreement']:>10.1%}"
+            f"{item['file']:<22} {item['format']:<7} {item['precision']:<9} {item['bytes'] / 1e6:>8.3f}  "
+            f"{task.parity_summary(item['parity'], item['precision'])}"
         )
     rows.append(f"verified on {manifest['verification']['samples']} samples: {manifest['verification']['inputs']}")
     return "\n".join(rows)

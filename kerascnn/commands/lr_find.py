@@ -10,8 +10,16 @@ from __future__ import annotations
 
 import argparse
 
-from kerascnn.commands.train import add_common_arguments, options_from_args
+from kerascnn.commands.train import (
+    add_common_arguments,
+    check_names,
+    dataset_from_args,
+    options_from_args,
+    warn_about_augmentation,
+)
+from kerascnn.core.errors import UsageError
 from kerascnn.core.options import positive_float, positive_int
+from kerascnn.core.quiet import import_tensorflow_quietly
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,14 +33,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kerascnn.training.trainer import lr_find
+    from kerascnn.training.config import TrainConfig
 
     if args.min_lr >= args.max_lr:
-        raise ValueError(f"--min-lr must be below --max-lr. Received: {args.min_lr} and {args.max_lr}")
+        raise UsageError(f"--min-lr must be below --max-lr. Received: {args.min_lr} and {args.max_lr}")
     if args.steps < 2:
-        raise ValueError(f"--steps must be at least 2. Received: {args.steps}")
+        raise UsageError(f"--steps must be at least 2. Received: {args.steps}")
+    dataset = dataset_from_args(args)
     options = options_from_args(args)
-    record = lr_find(args.model, args.dataset, out=args.out, min_lr=args.min_lr, max_lr=args.max_lr,
+    TrainConfig.from_options(args.model, dataset, **options)  # every flag checked, no TensorFlow yet
+    check_names(args.model, dataset)
+    warn_about_augmentation(args, dataset)
+    import_tensorflow_quietly()
+    from kerascnn.training import lr_find
+
+    record = lr_find(args.model, dataset, out=args.out, min_lr=args.min_lr, max_lr=args.max_lr,
                      steps=args.steps, method=args.method, **options)
     stop = "diverged" if record["diverged"] else "reached --max-lr"
     lowest = f"loss lowest at {record['min_loss_lr']:.3g}; " if record["min_loss_lr"] else ""

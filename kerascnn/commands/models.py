@@ -31,6 +31,9 @@ _SOURCES = ("models", "nn", "analysis/summary.py")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of the table")
     parser.add_argument(
+        "--markdown", action="store_true", help="print the README's zoo table (Markdown), generated from the models"
+    )
+    parser.add_argument(
         "--no-cache", action="store_true", help="rebuild every model instead of reading the cached listing"
     )
 
@@ -89,6 +92,23 @@ def _input_text(shape) -> str:
     return format_shapes(shape if shape and isinstance(shape[0], list) else [shape])
 
 
+MARKDOWN_HEADER = (
+    "| model | family | paper | year | input | trainable params | MACs |\n"
+    "| --- | --- | --- | --- | --- | ---: | ---: |"
+)
+
+
+def markdown_row(entry: dict) -> str:
+    """One README zoo-table row: trainable parameters in full, MACs rounded (decimal units)."""
+    from kerascnn.analysis.summary import format_count
+
+    shape = _input_text(entry["input_shape"]).replace("x", "×")
+    return (
+        f"| `{entry['name']}` | {entry['family']} | {entry['paper']} | {entry['year']} | {shape} | "
+        f"{entry['trainable_params']:,} | {format_count(entry['macs'])} |"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from kerascnn.analysis.summary import format_count
 
@@ -96,13 +116,17 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(entries, indent=2))
         return 0
-    header = ("Model", "Family", "Year", "Input", "Params", "MACs", "Paper")
+    if args.markdown:
+        print("\n".join([MARKDOWN_HEADER, *(markdown_row(e) for e in entries)]))
+        return 0
+    header = ("Model", "Family", "Year", "Input", "Trainable", "Total", "MACs", "Paper")
     rows = [
         (
             e["name"],
             e["family"],
             str(e["year"]),
             _input_text(e["input_shape"]),
+            format_count(e["trainable_params"]),
             format_count(e["params"]),
             format_count(e["macs"]),
             e["paper"],
@@ -110,10 +134,10 @@ def run(args: argparse.Namespace) -> int:
         for e in entries
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    right = {4, 5}
+    right = {4, 5, 6}
     for row in [header, *rows]:
         cells = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
         print("  ".join(cells).rstrip())
-    print(f"\n{len(rows)} models; parameters and multiply-adds per image at the default input shape")
-    print("(`kerascnn summary NAME` shows the per-layer table).")
+    print(f"\n{len(rows)} models; trainable and total parameters, multiply-adds per image at the default input")
+    print("shape (`kerascnn summary NAME` shows the per-layer table).")
     return 0

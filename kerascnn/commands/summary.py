@@ -77,6 +77,13 @@ def quoted_note(name: str, summary) -> str | None:
     )
 
 
+def check(args: argparse.Namespace) -> None:
+    """Unknown model names are answered before TensorFlow loads."""
+    from kerascnn import models
+
+    models.check_name(args.name)
+
+
 def run(args: argparse.Namespace) -> int:
     from kerascnn.analysis.summary import summarize_zoo
 

@@ -1,17 +1,30 @@
 """``kerascnn train MODEL --dataset NAME ...``: train with Keras fit into a run directory.
 
-The flags map one to one onto :func:`kerascnn.training.trainer.train` (see
+The flags map one to one onto :func:`kerascnn.training.train` (see
 :class:`kerascnn.training.config.TrainConfig`); the defaults are the recipe.
+Every option is checked before TensorFlow is imported, so a typo answers at once.
+Ctrl-C prints the command that resumes the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import shlex
+import sys
 
-from kerascnn.training.distribute import STRATEGIES
+from kerascnn.core.errors import UsageError
 from kerascnn.core.options import non_negative_float, non_negative_int, positive_float, positive_int, shape
-from kerascnn.training.config import OPTIMIZERS, TrainConfig
+from kerascnn.core.quiet import import_tensorflow_quietly
+from kerascnn.training.config import TrainConfig
+from kerascnn.training import schedules
+from kerascnn.training.distribute import STRATEGIES
+from kerascnn.training.optimizers import OPTIMIZERS
+
+#: Status of a run stopped with Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+#: Data set trained on when ``--dataset`` is not given (embedded, needs no data folder).
+DEFAULT_DATASET = "digits"
 
 DEFAULTS = TrainConfig()  # the recipe; no TensorFlow import here
 
@@ -49,11 +62,12 @@ def model_argument(text: str) -> tuple[str, object]:
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Model, data and optimizer flags shared by ``train`` and ``lr-find``."""
     parser.add_argument("model", metavar="MODEL", help="zoo model name (see `kerascnn models`), e.g. lenet5")
-    parser.add_argument("--dataset", default="digits",
-                        help="data set: digits (embedded, default), mnist, fashion_mnist, cifar10, omniglot, "
-                             "folder:PATH ...")
+    parser.add_argument("--dataset",
+                        help=f"data set: {DEFAULT_DATASET} (embedded, default), mnist, fashion_mnist, cifar10, "
+                             "omniglot, folder:PATH ...")
     parser.add_argument("--data-dir", metavar="DIR",
-                        help="where offline data lives (default: $KERASCNN_DATA, then the TFDS data dir)")
+                        help="where offline data lives (default: $KERASCNN_DATA, then the TFDS data dir); "
+                             "needs --dataset")
     parser.add_argument("--download", action="store_true",
                         help="allow tensorflow-datasets to download the data set (needs network)")
     parser.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size,
@@ -65,7 +79,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--l1", type=non_negative_float, default=0.0,
                         help="L1 penalty on kernels (with --weight-decay: elastic net); default 0")
     parser.add_argument("--augment", metavar="SPEC",
-                        help="augmentation in the input pipeline, e.g. crop,rotate:10 (see augment-preview)")
+                        help="augmentation in the input pipeline, e.g. crop,rotate:10 "
+                             "(`kerascnn augment-preview --list` lists them)")
     parser.add_argument("--input-size", type=image_size, metavar="H,W",
                         help="image size the network sees (default: the images' own size if the model takes it)")
     parser.add_argument("--model-arg", type=model_argument, action="append", default=[], metavar="KEY=VALUE",
@@ -89,9 +104,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=positive_float, metavar="LR",
                         help="initial learning rate (default: 0.001 for adam/adamw/amsgrad/rmsprop, 0.01 otherwise)")
     parser.add_argument("--schedule", default=DEFAULTS.schedule, metavar="SPEC",
-                        help="LR schedule: constant, step, exponential, inverse-time, cosine[:warmup=E], "
-                             "cyclical / triangular / triangular2 / exp_range, plateau; "
-                             f"see `kerascnn schedule --help` (default {DEFAULTS.schedule})")
+                        help="LR schedule NAME[:KEY=VALUE,...]: " + ", ".join(schedules.names()) + "; "
+                             "`kerascnn schedule list` shows each one's parameters and defaults "
+                             f"(default {DEFAULTS.schedule})")
     parser.add_argument("--validation-split", type=fraction, default=DEFAULTS.validation_split,
                         help="fraction of training images held out for validation "
                              f"(default {DEFAULTS.validation_split}; 0 = none)")
@@ -104,7 +119,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", metavar="DIR",
                         help="output folder (default runs/MODEL-DATASET-TIME); must be new or empty")
     parser.add_argument("--resume", action="store_true",
-                        help="continue the unfinished run in --run-dir from its last finished epoch")
+                        help="continue the run in --run-dir from its last finished epoch; a larger --epochs "
+                             "trains a finished run longer")
     parser.add_argument("--strategy", choices=STRATEGIES, default=DEFAULTS.strategy,
                         help="tf.distribute strategy: default (one device), mirrored (all local GPUs, "
                              "or --cpu-devices), multiworker (machines in TF_CONFIG)")
@@ -121,9 +137,37 @@ def options_from_args(args: argparse.Namespace) -> dict:
     return options
 
 
-def run(args: argparse.Namespace) -> int:
-    from kerascnn.training.trainer import train
+def dataset_from_args(args: argparse.Namespace) -> str:
+    """``--dataset``, refusing ``--data-dir`` without it (it would silently train on the bundled digits)."""
+    if args.dataset is None and args.data_dir is not None:
+        raise UsageError(
+            f"--data-dir {args.data_dir} needs --dataset NAME (e.g. --dataset mnist); without it the embedded "
+            f"{DEFAULT_DATASET} would be used and the folder ignored."
+        )
+    return args.dataset or DEFAULT_DATASET
 
+
+def check_names(model: str, dataset: str) -> None:
+    """Unknown model or data set names, answered before TensorFlow loads."""
+    from kerascnn import data, models
+
+    models.check_name(model)
+    data.check_name(dataset)
+
+
+def warn_about_augmentation(args: argparse.Namespace, dataset: str) -> None:
+    """One line on stderr when ``--augment`` changes the labels of this data set (a mirrored digit)."""
+    from kerascnn.data import augment
+
+    warning = augment.mirror_warning(args.augment, dataset) if args.augment else None
+    if warning:
+        print(f"kerascnn {args.command}: warning: {warning}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from kerascnn.training.rundir import default_run_dir
+
+    dataset = dataset_from_args(args)
     options = options_from_args(args)
     options.update(
         epochs=args.epochs,
@@ -136,9 +180,21 @@ def run(args: argparse.Namespace) -> int:
         strategy=args.strategy,
         cpu_devices=args.cpu_devices,
     )
-    result = train(args.model, args.dataset, run_dir=args.run_dir, resume=args.resume, **options)
+    config = TrainConfig.from_options(args.model, dataset, **options)  # every flag checked, no TensorFlow yet
+    check_names(args.model, dataset)
+    warn_about_augmentation(args, dataset)
+    run_dir = args.run_dir or str(default_run_dir(config.model, config.dataset))
+    import_tensorflow_quietly()
+    from kerascnn.training import train
+
+    try:
+        result = train(args.model, dataset, run_dir=run_dir, resume=args.resume, **options)
+    except KeyboardInterrupt:
+        resume = f"{config.command_line()} --run-dir {shlex.quote(run_dir)} --resume"
+        print(f"kerascnn train: interrupted; continue from the last finished epoch with: {resume}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(result.summary())
     diagnosis = result.metrics["diagnosis"]
     if diagnosis["verdict"] not in ("healthy", "inconclusive"):
-        print(f"diagnosis: {diagnosis['advice']}")
+        print(f"advice: {diagnosis['advice']}")
     return 0

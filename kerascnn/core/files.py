@@ -2,6 +2,11 @@
 
 A reader (or an interrupted run) never sees a half-written artifact: either the
 old file is still there, or the complete new one is.
+
+The temporary siblings are created as ``open``/``mkdir`` would create the final
+names (``0o666 & ~umask`` for files, ``0o777 & ~umask`` for folders), not with
+``tempfile``'s private ``0o600``/``0o700``: after the rename, a shared export or
+run folder is as readable as any other file its owner writes.
 """
 
 from __future__ import annotations
@@ -9,27 +14,44 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from kerascnn.core.errors import UsageError
 
+#: Attempts at a fresh temporary name before giving up (each draws 64 random bits).
+_NAME_ATTEMPTS = 100
 
-def _default_file_mode() -> int:
-    # mkstemp creates 0600 files; a finished artifact gets the usual 0666 & ~umask.
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+
+def _create_sibling(path: Path, suffix: str, create: Callable[[Path], object]):
+    """``create(tmp)`` for a fresh hidden name ``.<name>.<random><suffix>`` beside ``path``; returns
+    ``(tmp, create's result)``. ``create`` must fail with ``FileExistsError`` on a taken name."""
+    for _ in range(_NAME_ATTEMPTS):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}{suffix}"
+        try:
+            return tmp, create(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"No free temporary name beside {path}.")
+
+
+def _new_file(tmp: Path) -> int:
+    # O_EXCL: never reuse an existing file; mode 0o666 is reduced by the umask like open().
+    return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+
+
+def _new_folder(tmp: Path) -> None:
+    os.mkdir(tmp, 0o777)  # reduced by the umask like mkdir
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temp file in the same folder + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp, fd = _create_sibling(path, ".tmp", _new_file)
     try:
-        os.fchmod(fd, _default_file_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -72,15 +94,29 @@ def atomic_save_path(path: str | os.PathLike, suffix: str | None = None):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent)
+    tmp, fd = _create_sibling(path, f".tmp{suffix}", _new_file)
     os.close(fd)
     os.unlink(tmp)  # writers such as model.save refuse to overwrite some existing files
     try:
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def check_output_folder(path: str | os.PathLike, force: bool = False) -> Path:
+    """Raise ``UsageError`` unless ``path`` may become a new folder: absent, empty, or ``force``.
+
+    :func:`atomic_directory` checks the same on entry; callers with slow work to
+    do before writing (loading a model) call this first to fail fast.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"Output path {path} exists and is not a folder.")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise UsageError(f"Output folder {path} is not empty; pass --force to replace it.")
+    return path
 
 
 @contextlib.contextmanager
@@ -91,22 +127,19 @@ def atomic_directory(path: str | os.PathLike, force: bool = False):
     * On any exception (or Ctrl-C) the temporary folder is removed and ``path``
       is left exactly as it was.
     * With ``force``, the old folder is replaced only after the new one is complete.
+    * The finished folder has the permissions ``mkdir`` gives (``0o777 & ~umask``).
     """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"Output path {path} exists and is not a folder.")
-    if path.is_dir() and any(path.iterdir()) and not force:
-        raise UsageError(f"Output folder {path} is not empty; pass --force to replace it.")
+    path = check_output_folder(path, force)
     parent = path.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
+        tmp, _ = _create_sibling(parent / path.name, ".tmp", _new_folder)
     except OSError as err:
         raise UsageError(f"Cannot write to {parent}: {err.strerror or err}.") from err
     try:
         yield tmp
         if path.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))
+            backup, _ = _create_sibling(parent / path.name, ".old", _new_folder)
             os.replace(path, backup / "old")
             os.replace(tmp, path)
             shutil.rmtree(backup, ignore_errors=True)

@@ -135,19 +135,11 @@ def load(name: str, data_dir: str | os.PathLike | None = None, *, download: bool
         UsageError: unknown name (with the valid ones), unreadable files.
         DataNotFoundError: not found offline (says where it looked, how to provide it).
     """
-    if not isinstance(name, str) or not name.strip():
-        raise UsageError(f"Dataset name must be a non-empty string. Received: {name!r}")
-    if name.startswith(FOLDER_PREFIX) or (name.lower() not in _SPECS and _looks_like_path(name)):
+    if check_name(name) == "folder":
         from kerascnn.data import folder
 
         return folder.load(name.removeprefix(FOLDER_PREFIX))
-    spec = _SPECS.get(name.lower())
-    if spec is None:
-        from kerascnn.models import unknown_name_message
-
-        hint = " ('mr' is a text data set: use load_text.)" if name in text_names() else ""
-        folders = " Or use folder:PATH for a folder of class sub-folders."
-        raise UsageError(unknown_name_message("dataset", name, names()) + folders + hint)
+    spec = _SPECS[name.lower()]
     dirs = search_dirs(data_dir)
     if spec.local is not None:
         dataset = spec.local(dirs)
@@ -163,6 +155,24 @@ def load(name: str, data_dir: str | os.PathLike | None = None, *, download: bool
             return tfds.load(name, spec.tfds_name, folder, download=download, **spec.tfds_options)
         looked += [f"TFDS {os.fspath(d / spec.tfds_name)}" for d in tfds_dirs]
     raise not_found(name, looked, downloadable=bool(spec.tfds_name), how=spec.local_files)
+
+
+def check_name(name: str) -> str:
+    """``"registered"`` or ``"folder"`` for a usable image data set name; else the one-line error.
+
+    Cheap (no TensorFlow, no file reading): commands call it before loading anything.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError(f"Dataset name must be a non-empty string. Received: {name!r}")
+    if name.startswith(FOLDER_PREFIX) or (name.lower() not in _SPECS and _looks_like_path(name)):
+        return "folder"
+    if name.lower() not in _SPECS:
+        from kerascnn.core.errors import unknown_name_message
+
+        hint = " ('mr' is a text data set: use load_text.)" if name in text_names() else ""
+        folders = " Or use folder:PATH for a folder of class sub-folders."
+        raise UsageError(unknown_name_message("dataset", name, names()) + folders + hint)
+    return "registered"
 
 
 def _looks_like_path(name: str) -> bool:
@@ -183,7 +193,7 @@ def load_text(name: str, data_dir: str | os.PathLike | None = None) -> TextDatas
     from kerascnn.data import text
 
     if name not in text_names():
-        from kerascnn.models import unknown_name_message
+        from kerascnn.core.errors import unknown_name_message
 
         raise UsageError(unknown_name_message("text dataset", name, text_names()))
     return text.load_mr(search_dirs(data_dir))

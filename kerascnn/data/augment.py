@@ -6,7 +6,7 @@ none). The layers take raw pixels (float32, 0–255) and run in the ``tf.data``
 pipeline (:func:`kerascnn.data.pipeline`) in training mode; they are never part
 of a saved model, and they are the identity when called with ``training=False``.
 
-    >>> from kerascnn import augment
+    >>> from kerascnn.data import augment
     >>> layers = augment.build("rotate:10,translate:0.1", input_shape=(28, 28, 1))
 
 Choose augmentations that keep the label: mirror images (``flip``) suit photos
@@ -18,55 +18,76 @@ added by default: without ``--augment`` no augmentation runs;
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import keras
-
-from kerascnn.core.errors import UsageError
+from kerascnn.core.errors import UsageError, unknown_name_message
 
 VALUE_RANGE = (0.0, 255.0)
 
 
-@keras.saving.register_keras_serializable(package="kerascnn")
-class RandomColorCast(keras.layers.Layer):
-    """Shift each colour channel of each image by its own random offset (a colour cast).
+def _layers():
+    """``keras.layers``, imported on first use: parsing a spec needs no TensorFlow."""
+    import keras
 
-    The offsets are drawn uniformly from ``[-factor, factor] * (high - low)``
-    and the result is clipped to ``value_range`` (cf. the colour augmentation of
-    Krizhevsky et al., 2012, "ImageNet Classification with Deep CNNs").
-    Identity when ``training=False``.
+    return keras.layers
 
-    Args:
-        factor: largest shift as a fraction of the value range, in ``(0, 1]``.
-        value_range: ``(low, high)`` of the pixel values, ``(0, 255)`` for raw pixels.
-        seed: integer seed of the layer's random generator.
-    """
 
-    def __init__(self, factor: float, value_range=VALUE_RANGE, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        if not 0 < float(factor) <= 1:
-            raise ValueError(f"`factor` must be in (0, 1]. Received: factor={factor}")
-        self.factor = float(factor)
-        self.value_range = tuple(float(v) for v in value_range)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+@functools.cache
+def _random_color_cast():
+    """Define and register :class:`RandomColorCast` (a Keras layer) the first time it is needed."""
+    import keras
 
-    def call(self, images, training=True):
-        if not training:
-            return images
-        low, high = self.value_range
-        span = self.factor * (high - low)
-        shape = keras.ops.shape(images)
-        offsets_shape = (shape[0], 1, 1, shape[-1]) if len(images.shape) == 4 else (1, 1, shape[-1])
-        offsets = keras.random.uniform(offsets_shape, -span, span, dtype=images.dtype, seed=self.seed_generator)
-        return keras.ops.clip(images + offsets, low, high)
+    @keras.saving.register_keras_serializable(package="kerascnn")
+    class RandomColorCast(keras.layers.Layer):
+        """Shift each colour channel of each image by its own random offset (a colour cast).
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+        The offsets are drawn uniformly from ``[-factor, factor] * (high - low)``
+        and the result is clipped to ``value_range`` (cf. the colour augmentation of
+        Krizhevsky et al., 2012, "ImageNet Classification with Deep CNNs").
+        Identity when ``training=False``.
 
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range, "seed": self.seed}
+        Args:
+            factor: largest shift as a fraction of the value range, in ``(0, 1]``.
+            value_range: ``(low, high)`` of the pixel values, ``(0, 255)`` for raw pixels.
+            seed: integer seed of the layer's random generator.
+        """
+
+        def __init__(self, factor: float, value_range=VALUE_RANGE, seed: int | None = None, **kwargs):
+            super().__init__(**kwargs)
+            if not 0 < float(factor) <= 1:
+                raise ValueError(f"`factor` must be in (0, 1]. Received: factor={factor}")
+            self.factor = float(factor)
+            self.value_range = tuple(float(v) for v in value_range)
+            self.seed = seed
+            self.seed_generator = keras.random.SeedGenerator(seed)
+
+        def call(self, images, training=True):
+            if not training:
+                return images
+            low, high = self.value_range
+            span = self.factor * (high - low)
+            shape = keras.ops.shape(images)
+            offsets_shape = (shape[0], 1, 1, shape[-1]) if len(images.shape) == 4 else (1, 1, shape[-1])
+            offsets = keras.random.uniform(offsets_shape, -span, span, dtype=images.dtype, seed=self.seed_generator)
+            return keras.ops.clip(images + offsets, low, high)
+
+        def compute_output_shape(self, input_shape):
+            return input_shape
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor, "value_range": self.value_range, "seed": self.seed}
+
+    RandomColorCast.__module__, RandomColorCast.__qualname__ = __name__, "RandomColorCast"
+    return RandomColorCast
+
+
+def __getattr__(name: str):
+    # ``augment.RandomColorCast`` defines the Keras layer on first access (this module imports no Keras).
+    if name == "RandomColorCast":
+        return _random_color_cast()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -75,11 +96,12 @@ class Augmentation:
 
     name: str
     help: str
-    make: Callable[..., keras.layers.Layer]  # make(value, seed=...) -> layer
+    make: Callable[..., object]  # make(value, seed=...) -> a keras layer
     default: float | None = None  # None: the item takes no value
     low: float = 0.0  # value must satisfy low < value <= high
     high: float = 1.0
     rgb_only: bool = False
+    mirrors: bool = False  # a mirror image: changes the label of digits and letters
 
 
 _AUGMENTATIONS: dict[str, Augmentation] = {
@@ -87,61 +109,61 @@ _AUGMENTATIONS: dict[str, Augmentation] = {
     for a in (
         Augmentation(
             "flip", "mirror left-right (photos, clothes; not digits or letters)",
-            lambda v, seed: keras.layers.RandomFlip("horizontal", seed=seed),
+            lambda v, seed: _layers().RandomFlip("horizontal", seed=seed), mirrors=True,
         ),
         Augmentation(
             "crop", "pad with zeros by this fraction of the side and crop back at random "
             "(He et al. 2016: 4 px on 32x32 = 0.125)",
             # Zero-pad + random crop of the original size == an integer shift with zero fill,
             # drawn per image (keras.layers.RandomCrop draws one offset per batch).
-            lambda v, seed: keras.layers.RandomTranslation(
+            lambda v, seed: _layers().RandomTranslation(
                 v, v, fill_mode="constant", fill_value=0.0, interpolation="nearest", seed=seed
             ),
             default=0.125, high=0.5,
         ),
         Augmentation(
             "translate", "shift by up to this fraction of height/width",
-            lambda v, seed: keras.layers.RandomTranslation(v, v, seed=seed), default=0.1,
+            lambda v, seed: _layers().RandomTranslation(v, v, seed=seed), default=0.1,
         ),
         Augmentation(
             "zoom", "scale in or out by up to this fraction",
-            lambda v, seed: keras.layers.RandomZoom((-v, v), seed=seed), default=0.1, high=0.9,
+            lambda v, seed: _layers().RandomZoom((-v, v), seed=seed), default=0.1, high=0.9,
         ),
         Augmentation(
             "rotate", "rotate by up to this many degrees",
-            lambda v, seed: keras.layers.RandomRotation(v / 360.0, seed=seed), default=15.0, high=180.0,
+            lambda v, seed: _layers().RandomRotation(v / 360.0, seed=seed), default=15.0, high=180.0,
         ),
         Augmentation(
             "shear", "shear (affine distortion) by up to this factor along x and y",
-            lambda v, seed: keras.layers.RandomShear(x_factor=v, y_factor=v, seed=seed), default=0.1,
+            lambda v, seed: _layers().RandomShear(x_factor=v, y_factor=v, seed=seed), default=0.1,
         ),
         Augmentation(
             "perspective", "move the corners by up to this fraction (projective distortion)",
-            lambda v, seed: keras.layers.RandomPerspective(factor=(1.0, 1.0), scale=v, seed=seed), default=0.1,
+            lambda v, seed: _layers().RandomPerspective(factor=(1.0, 1.0), scale=v, seed=seed), default=0.1,
         ),
         Augmentation(
             "contrast", "scale the contrast by a factor in [1 - v, 1 + v]",
-            lambda v, seed: keras.layers.RandomContrast(v, value_range=VALUE_RANGE, seed=seed), default=0.2,
+            lambda v, seed: _layers().RandomContrast(v, value_range=VALUE_RANGE, seed=seed), default=0.2,
         ),
         Augmentation(
             "brightness", "add up to +-v * 255 to every pixel",
-            lambda v, seed: keras.layers.RandomBrightness(v, value_range=VALUE_RANGE, seed=seed), default=0.2,
+            lambda v, seed: _layers().RandomBrightness(v, value_range=VALUE_RANGE, seed=seed), default=0.2,
         ),
         Augmentation(
             "color", "colour jitter: saturation in [0.5 - v, 0.5 + v] (0.5 = unchanged), hue up to v (RGB only)",
-            lambda v, seed: keras.layers.RandomColorJitter(
+            lambda v, seed: _layers().RandomColorJitter(
                 value_range=VALUE_RANGE, saturation_factor=(0.5 - v, 0.5 + v), hue_factor=v, seed=seed
             ),
             default=0.1, high=0.5, rgb_only=True,
         ),
         Augmentation(
             "cast", "colour cast: shift each channel by up to +-v * 255 (RGB only)",
-            lambda v, seed: RandomColorCast(v, seed=seed), default=0.1, rgb_only=True,
+            lambda v, seed: _random_color_cast()(v, seed=seed), default=0.1, rgb_only=True,
         ),
         Augmentation(
             "cutout", "blank a random square of this fraction of the side "
             "(DeVries & Taylor 2017: 16 px on 32x32 = 0.5)",
-            lambda v, seed: keras.layers.RandomErasing(
+            lambda v, seed: _layers().RandomErasing(
                 factor=(1.0, 1.0), scale=(v * v, v * v), fill_value=0.0, value_range=VALUE_RANGE, seed=seed
             ),
             default=0.5, high=0.99,
@@ -160,6 +182,8 @@ _SUGGESTED = {
     "omniglot": "rotate:10,translate:0.1,shear:0.1",
 }
 _SUGGESTED_OTHER = "translate:0.1,rotate:10"
+#: Data sets of digits and letters: a mirrored 2, S or glyph is not the same class.
+MIRROR_SENSITIVE = ("digits", "mnist", "emnist", "kmnist", "svhn_cropped", "omniglot")
 
 
 def names() -> list[str]:
@@ -180,6 +204,21 @@ def suggest(dataset: str) -> str:
     return _SUGGESTED.get(dataset, _SUGGESTED_OTHER)
 
 
+def mirror_warning(spec: str | None, dataset: str) -> str | None:
+    """One line of warning when ``spec`` mirrors the images of a data set of digits or letters, else ``None``.
+
+    The data set is known by its name (:data:`MIRROR_SENSITIVE`); the spec must be valid.
+    """
+    mirrored = [name for name, _ in parse(spec) if _AUGMENTATIONS[name].mirrors]
+    base = str(dataset).split(":", 1)[0].lower()
+    if not mirrored or base not in MIRROR_SENSITIVE:
+        return None
+    return (
+        f"--augment {mirrored[0]} mirrors the images, but {dataset} holds digits or letters: a mirrored 2 "
+        f"or S is not the same class. Try --augment {suggest(base)}."
+    )
+
+
 def parse(spec: str) -> list[tuple[str, float | None]]:
     """``"flip,rotate:15"`` -> ``[("flip", None), ("rotate", 15.0)]`` (defaults filled in).
 
@@ -197,8 +236,6 @@ def parse(spec: str) -> list[tuple[str, float | None]]:
         name, _, text = token.partition(":")
         name = name.strip().lower()
         if name not in _AUGMENTATIONS:
-            from kerascnn.models import unknown_name_message
-
             raise UsageError(unknown_name_message("augmentation", name, names()))
         aug = _AUGMENTATIONS[name]
         if any(name == n for n, _ in items):
@@ -220,7 +257,7 @@ def parse(spec: str) -> list[tuple[str, float | None]]:
     return items
 
 
-def build(spec: str | None, input_shape, *, seed: int | None = None) -> keras.Sequential | None:
+def build(spec: str | None, input_shape, *, seed: int | None = None):
     """A ``keras.Sequential`` of augmentation layers for images of ``input_shape`` (H, W, C).
 
     Layers run in the order written. Call the result with ``training=True`` on
@@ -231,6 +268,9 @@ def build(spec: str | None, input_shape, *, seed: int | None = None) -> keras.Se
             ``""`` or ``"none"`` give ``None`` (no augmentation).
         input_shape: ``(height, width, channels)`` of one image.
         seed: base seed; layer ``i`` gets ``seed + i`` (``None``: Keras draws seeds).
+
+    Returns:
+        A ``keras.Sequential``, or ``None`` for an empty spec.
 
     Raises:
         UsageError: a bad spec, or a colour augmentation on non-RGB images.
@@ -248,10 +288,12 @@ def build(spec: str | None, input_shape, *, seed: int | None = None) -> keras.Se
             raise UsageError(f"Augmentation {name!r} needs RGB images (3 channels); these have {shape[-1]}.")
         layer_seed = None if seed is None else int(seed) + index
         layers.append(aug.make(value, seed=layer_seed))
+    import keras
+
     return keras.Sequential([keras.Input(shape=shape), *layers], name="augmentation")
 
 
-def variants(layers: keras.Layer, images, count: int):
+def variants(layers, images, count: int):
     """``count`` augmented copies of each image: an array ``(N, count, H, W, C)`` in 0–255.
 
     ``images`` are raw pixels (uint8 or float32, NHWC); ``layers`` run in training mode.
@@ -264,4 +306,5 @@ def variants(layers: keras.Layer, images, count: int):
     return out.reshape((len(images), count) + out.shape[1:])
 
 
-__all__ = ["RandomColorCast", "build", "describe", "names", "parse", "suggest", "variants"]
+__all__ = ["RandomColorCast", "MIRROR_SENSITIVE", "build", "describe", "mirror_warning", "names", "parse", "suggest",
+           "variants"]

@@ -1,23 +1,25 @@
 """``manifest.json``: what an export folder holds, how it was made, how well it matches Keras.
 
-    {"model": {...}, "artifacts": [{"file", "format", "precision", "sha256", "bytes",
-      "input": {"name", "shape", "dtype"}, "outputs": [...],
-      "parity": {"max_abs_diff", "top1_agreement", "samples"}, "settings": {...}}],
-     "calibration": {...}, "class_names": [...] | null, "versions": {...}}
+    {"task": "classification",             # the Task that reads the artifacts (kerascnn.tasks)
+     "input_mean": 33.6 | null,            # mean raw value of the training inputs (predict's polarity hint)
+     "model": {"file", "name", "sha256", "bytes", "input_shape", "output_shape", "params"},
+     "artifacts": [{"file", "format", "precision", "sha256", "bytes",
+                    "input": {"name", "shape", "dtype"[, "quantization"]}, "outputs": [...],
+                    "parity": {"max_abs_diff", "samples", ...the Task's measures}, "settings": {...}}],
+     "verification": {"inputs", "samples", "reference_varies", "fp32_tolerance"},
+     "calibration": {"dataset", "samples"}, "class_names": [...] | null, "versions": {...}}
+
+The artifacts are reproducible: exporting the same ``.keras`` file again (same
+options, same library versions) gives files with the same ``sha256``. ONNX
+graphs are renamed canonically (:func:`kerascnn.export.onnx.canonical_names`);
+the TFLite converter is deterministic on its own; onnxruntime's quantisation
+starts from the canonical float graph.
 """
 
 from __future__ import annotations
 
 import hashlib
-import sys
-from importlib import metadata
 from pathlib import Path
-
-MANIFEST_NAME = "manifest.json"
-LABELS_NAME = "labels.txt"
-
-# Distribution names whose versions decide what an artifact contains.
-_PACKAGES = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy")
 
 
 def sha256(path: Path) -> str:
@@ -27,19 +29,6 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def versions() -> dict:
-    """Versions of Python, kerascnn and the converters/runtimes used."""
-    import kerascnn
-
-    found = {"python": sys.version.split()[0], "kerascnn": kerascnn.__version__}
-    for package in _PACKAGES:
-        try:
-            found[package.replace("-", "_")] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package.replace("-", "_")] = None
-    return found
 
 
 def artifact_entry(

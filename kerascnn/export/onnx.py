@@ -1,7 +1,18 @@
 """Keras -> ONNX through Keras's own exporter (``model.export(format="onnx")``, tf2onnx underneath).
 
-The graph takes NHWC float32 raw pixels on an input named ``input`` with a dynamic
-batch dimension named ``batch``; its output is renamed ``output``.
+The graph takes the model's single input (the Task's shape and dtype: raw pixels,
+token ids, volumes ...) on an input named ``input`` with a dynamic batch
+dimension named ``batch``; its output is renamed ``output``.
+
+Exports are reproducible: the same ``.keras`` file gives the same bytes. tf2onnx
+names the nodes it creates from a process-wide counter (``Mean_Squeeze__14`` in
+one export, ``Mean_Squeeze__28`` in the next, also in the ``unk__15`` names of
+unknown dimensions), sorts nodes by those names, merges equal constants in an
+order that depends on memory addresses, and records the traced TensorFlow
+function's name (``converted from b'__inference___call___190'``, another
+process-wide counter) as the graph's ``doc_string``. The conversion runs under
+:func:`_deterministic_tf2onnx`, and :func:`canonical_names` renumbers the
+generated names in order of appearance and clears the ``doc_string``.
 """
 
 from __future__ import annotations
@@ -9,15 +20,26 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from pathlib import Path
+
+from kerascnn.core.errors import first_line
+from kerascnn.core.quiet import native_output_captured
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
 BATCH_DIM = "batch"
 
+#: The ``__<n>`` suffix tf2onnx gives the names it makes (``tf2onnx.utils.make_name``).
+_GENERATED_SUFFIX = re.compile(r"__(\d+)")
 
-def export_onnx(model, path: Path, *, opset: int | None = None) -> str:
+
+def export_onnx(model, path: Path, *, input_shape, input_dtype: str = "float32", opset: int | None = None) -> str:
     """Write ``model`` as ONNX to ``path``, check it with ``onnx.checker``; return the exporter used.
+
+    Args:
+        input_shape: the input's shape without the batch dimension, any rank.
+        input_dtype: the input's dtype (``"float32"``, ``"int32"`` ...).
 
     Keras's exporter (3.15) turns constants held as eager tensors (e.g. a
     ``Normalization(mean=..., variance=...)`` layer's statistics) into graph inputs
@@ -28,24 +50,64 @@ def export_onnx(model, path: Path, *, opset: int | None = None) -> str:
     import keras
     import onnx
 
-    spec = keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype="float32", name=INPUT_NAME)
+    spec = keras.InputSpec(shape=(None, *input_shape), dtype=input_dtype, name=INPUT_NAME)
     kwargs = {} if opset is None else {"opset_version": int(opset)}
     exporter = "keras.Model.export(format='onnx')"
     try:
-        # tf2onnx prints its progress; keep the user's terminal for our summary.
-        with contextlib.redirect_stdout(io.StringIO()):
+        # tf2onnx prints its progress (and Keras a FutureWarning); keep the terminal for our summary.
+        with _quiet(), _deterministic_tf2onnx():
             model.export(os.fspath(path), format="onnx", input_signature=[spec], verbose=False, **kwargs)
     except Exception as err:  # tf2onnx raises many types; one line is what the user needs
-        raise ValueError(f"ONNX export failed (opset {opset or 'default'}): {_first_line(err)}") from err
+        raise ValueError(f"ONNX export failed (opset {opset or 'default'}): {first_line(err)}") from err
     proto = onnx.load(os.fspath(path))
     unbound = _unbound_inputs(proto)
     if unbound:
-        proto = _from_keras(model, opset)
+        proto = _from_keras(model, input_shape, input_dtype, opset)
         exporter = f"tf2onnx.convert.from_keras (keras.Model.export left {len(unbound)} constants unbound)"
     _tidy_graph(proto)
+    canonical_names(proto)
     onnx.checker.check_model(proto, full_check=True)
     onnx.save(proto, os.fspath(path))
     return exporter
+
+
+@contextlib.contextmanager
+def _quiet():
+    """tf2onnx's Python prints and TensorFlow's native log lines off the terminal (replayed on failure)."""
+    with native_output_captured((1, 2)), contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+@contextlib.contextmanager
+def _deterministic_tf2onnx():
+    """Make one tf2onnx conversion independent of the process's history and memory layout.
+
+    * tf2onnx numbers the names it makes from a process-wide counter
+      (``tf2onnx.utils.make_name``) and orders nodes by name
+      (``Graph.topological_sort``: ``__9`` sorts after ``__10``): the counter is
+      restarted, after tf2onnx's modules have taken their import-time names.
+    * ``Graph.extract_sub_graph_nodes`` (pruning unused nodes) returns
+      ``list(set_of_nodes)``, ordered by memory address; equal constants are then
+      merged in that order, so a different one survives each time. It is made to
+      keep the graph's own node order.
+    """
+    import tf2onnx.convert  # noqa: F401  (its import-time names come first)
+    from tf2onnx import utils
+    from tf2onnx.graph import Graph
+
+    unordered = Graph.extract_sub_graph_nodes
+
+    def in_graph_order(self, *args, **kwargs):
+        found = set(unordered(self, *args, **kwargs))
+        ordered = [node for node in self.get_nodes() if node in found]
+        return ordered + sorted(found.difference(ordered), key=lambda node: node.name)
+
+    utils.INTERNAL_NAME = 1
+    Graph.extract_sub_graph_nodes = in_graph_order
+    try:
+        yield
+    finally:
+        Graph.extract_sub_graph_nodes = unordered
 
 
 def _unbound_inputs(proto) -> list[str]:
@@ -53,16 +115,16 @@ def _unbound_inputs(proto) -> list[str]:
     return [v.name for v in proto.graph.input if v.name != INPUT_NAME and v.name not in initializers]
 
 
-def _from_keras(model, opset: int | None):
+def _from_keras(model, input_shape, input_dtype: str, opset: int | None):
     import tensorflow as tf
     import tf2onnx
 
-    spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME)
+    spec = tf.TensorSpec((None, *input_shape), tf.as_dtype(input_dtype), name=INPUT_NAME)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with _quiet(), _deterministic_tf2onnx():
             proto, _ = tf2onnx.convert.from_keras(model, input_signature=[spec], opset=opset)
     except Exception as err:
-        raise ValueError(f"ONNX export failed (opset {opset or 'default'}): {_first_line(err)}") from err
+        raise ValueError(f"ONNX export failed (opset {opset or 'default'}): {first_line(err)}") from err
     unbound = _unbound_inputs(proto)
     if unbound:
         raise ValueError(f"ONNX export left model constants as unbound inputs: {', '.join(unbound)}")
@@ -97,6 +159,49 @@ def _tidy_graph(proto) -> None:
         dims[0].dim_param = BATCH_DIM
 
 
+def canonical_names(proto) -> None:
+    """Make ``proto`` independent of the exporting process's history (in place).
+
+    Every ``__<n>`` suffix is renumbered in order of first appearance (inputs,
+    nodes, outputs, value infos, initializers, dimension names; subgraphs
+    included) — a one-to-one renaming, so names stay unique — and the
+    ``doc_string`` naming the traced TensorFlow function is cleared.
+    """
+    numbers: dict[str, int] = {}
+
+    def rename(name: str) -> str:
+        return _GENERATED_SUFFIX.sub(lambda m: f"__{numbers.setdefault(m.group(1), len(numbers))}", name)
+
+    proto.doc_string = ""
+    for graph in _graphs(proto.graph):
+        graph.doc_string = ""
+        for value in graph.input:
+            value.name = rename(value.name)
+        for node in graph.node:
+            node.name = rename(node.name)
+            node.input[:] = [rename(name) for name in node.input]
+            node.output[:] = [rename(name) for name in node.output]
+        for value in (*graph.output, *graph.value_info):
+            value.name = rename(value.name)
+        for initializer in graph.initializer:
+            initializer.name = rename(initializer.name)
+        for value in (*graph.input, *graph.output, *graph.value_info):
+            for dim in value.type.tensor_type.shape.dim:
+                if dim.dim_param:
+                    dim.dim_param = rename(dim.dim_param)
+
+
+def _graphs(graph):
+    """``graph`` and every subgraph of its nodes (``If``/``Loop`` bodies), depth first."""
+    yield graph
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("g"):
+                yield from _graphs(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _graphs(subgraph)
+
+
 def opset_of(path: Path) -> int:
     """The default-domain opset an ONNX file was written with."""
     import onnx
@@ -121,8 +226,3 @@ def _value_spec(value) -> dict:
     tensor = value.type.tensor_type
     shape = [d.dim_value if d.dim_value else None for d in tensor.shape.dim]
     return {"name": value.name, "shape": shape, "dtype": str(helper.tensor_dtype_to_np_dtype(tensor.elem_type))}
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

@@ -1,9 +1,10 @@
-"""Verify an exported artifact against the Keras model it came from.
+"""Run an exported artifact and its Keras model on the same inputs.
 
 Each artifact runs in its own runtime (onnxruntime or the LiteRT interpreter,
-through :mod:`kerascnn.runtime.infer`, the same code ``kerascnn predict`` uses) on the
-same inputs as the Keras model; float32 artifacts must match within
-:data:`FP32_TOLERANCE`, quantised ones report their top-1 agreement.
+through :func:`kerascnn.runtime.load_runtime`, the same code ``kerascnn predict``
+uses). What "the same result" means is the Task's to say
+(:meth:`kerascnn.tasks.Task.compare` and :meth:`~kerascnn.tasks.Task.check`: for
+a classifier, max |diff| within tolerance for float32 and top-1 agreement).
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from kerascnn.core.errors import UsageError
-
-#: Largest max-abs difference allowed between a float32 artifact and Keras.
-FP32_TOLERANCE = 1e-4
 
 #: Reference outputs whose spread across inputs is below this are "degenerate".
 DEGENERATE_SPREAD = 1e-6
@@ -39,29 +37,8 @@ def reference_varies(reference: np.ndarray) -> bool:
 
 
 def artifact_outputs(path, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """Run the artifact at ``path`` in its own runtime on float32 raw pixels ``x``."""
-    from kerascnn.runtime.infer import load_runtime
+    """Run the artifact at ``path`` in its own runtime on the model inputs ``x``."""
+    from kerascnn.runtime import load_runtime
 
     runtime = load_runtime(path)
     return np.concatenate([runtime.run(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
-
-
-def compare(reference: np.ndarray, outputs: np.ndarray) -> dict:
-    """``{"max_abs_diff", "top1_agreement", "samples"}`` of ``outputs`` against ``reference``."""
-    if outputs.shape != reference.shape:
-        raise ParityError(f"Artifact output shape {outputs.shape} differs from Keras's {reference.shape}.")
-    agreement = np.mean(outputs.reshape(len(outputs), -1).argmax(1) == reference.reshape(len(reference), -1).argmax(1))
-    return {
-        "max_abs_diff": float(np.max(np.abs(outputs - reference))),
-        "top1_agreement": float(agreement),
-        "samples": int(len(reference)),
-    }
-
-
-def check(parity: dict, precision: str, file: str) -> None:
-    """Raise :class:`ParityError` when a float32 artifact is off by more than the tolerance."""
-    if precision == "fp32" and not parity["max_abs_diff"] <= FP32_TOLERANCE:
-        raise ParityError(
-            f"{file} differs from the Keras model by {parity['max_abs_diff']:.3g} "
-            f"(allowed {FP32_TOLERANCE:g}); nothing was written."
-        )

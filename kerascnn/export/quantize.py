@@ -59,22 +59,22 @@ SUPPORTED = {
 
 
 def representative_dataset(x: np.ndarray):
-    """A TFLite ``representative_dataset``: a callable yielding one-sample batches."""
+    """A TFLite ``representative_dataset``: a callable yielding one-sample batches (``x``'s dtype)."""
 
     def generate():
         for sample in x:
-            yield [sample[None].astype("float32")]
+            yield [np.asarray(sample[None])]
 
     return generate
 
 
 def _calibration_reader(input_name: str, x: np.ndarray):
-    """An onnxruntime ``CalibrationDataReader`` over a float32 array, one sample per batch."""
+    """An onnxruntime ``CalibrationDataReader`` over an array of model inputs, one sample per batch."""
     from onnxruntime.quantization import CalibrationDataReader
 
     class ArrayReader(CalibrationDataReader):
         def __init__(self):
-            self._batches = iter([{input_name: x[i : i + 1].astype("float32")} for i in range(len(x))])
+            self._batches = iter([{input_name: np.asarray(x[i : i + 1])} for i in range(len(x))])
 
         def get_next(self):
             return next(self._batches, None)

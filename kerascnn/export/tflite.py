@@ -4,10 +4,15 @@ A model that needs TensorFlow ops without a TFLite builtin (Flex / "TF Select"
 ops, e.g. ``Cumprod``) is refused with the op names: shipping Flex ops would
 require the full TensorFlow kernel library on the device.
 
-Full-integer int8 artifacts take int8 input and give int8 output (the TFLite
-convention for integer-only accelerators and microcontrollers). Quantise inputs
-with the input tensor's ``(scale, zero_point)`` and dequantise outputs with the
-output tensor's; both are recorded in the manifest.
+Full-integer int8 artifacts of a float-input model take int8 input and give
+int8 output (the TFLite convention for integer-only accelerators and
+microcontrollers). Quantise inputs with the input tensor's ``(scale, zero_point)``
+and dequantise outputs with the output tensor's; both are recorded in the
+manifest. Integer inputs (token ids) are left as they are.
+
+The converter's own notes (``fully_quantize: 0, inference_type: 6, ...``, written
+by C++ to the terminal) are shown only when a conversion fails
+(:func:`kerascnn.core.quiet.native_output_captured`).
 """
 
 from __future__ import annotations
@@ -16,28 +21,34 @@ import contextlib
 import io
 import os
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
 
+from kerascnn.core.errors import first_line
+from kerascnn.core.quiet import native_output_captured
 from kerascnn.export.quantize import representative_dataset
+
+INPUT_NAME = "input"
 
 
 class FlexOpsError(ValueError):
     """The model needs TensorFlow ops that have no TFLite builtin kernel."""
 
 
-def export_saved_model(model, folder: Path) -> Path:
+def export_saved_model(model, folder: Path, *, input_shape, input_dtype: str = "float32") -> Path:
     """Trace ``model`` once into a SavedModel (input ``input``, dynamic batch) for the converter.
+
+    ``input_shape`` (without the batch dimension, any rank) and ``input_dtype``
+    are the Task's input signature.
 
     ``TFLiteConverter.from_keras_model`` would write a SavedModel of its own for
     every precision; converting all precisions from one is the same graph, faster.
     """
     import keras
 
-    spec = keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype="float32", name="input")
-    with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its endpoints
+    spec = keras.InputSpec(shape=(None, *input_shape), dtype=input_dtype, name=INPUT_NAME)
+    with native_output_captured(), contextlib.redirect_stdout(io.StringIO()):  # it prints its endpoints
         model.export(os.fspath(folder), format="tf_saved_model", input_signature=[spec], verbose=False)
     return folder
 
@@ -45,7 +56,11 @@ def export_saved_model(model, folder: Path) -> Path:
 def convert_tflite(
     saved_model: Path, precision: str, x_calibration: np.ndarray | None = None, *, name: str = "model"
 ) -> bytes:
-    """Convert a SavedModel to a TFLite flatbuffer at ``precision`` (fp32, fp16, dynamic, int8)."""
+    """Convert a SavedModel to a TFLite flatbuffer at ``precision`` (fp32, fp16, dynamic, int8).
+
+    ``x_calibration`` (int8 only) holds inputs of the model's dtype; a float input
+    becomes int8 in the artifact, an integer one keeps its type.
+    """
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_saved_model(os.fspath(saved_model))
@@ -53,7 +68,8 @@ def convert_tflite(
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = representative_dataset(x_calibration)
-        converter.inference_input_type = tf.int8
+        if np.issubdtype(np.asarray(x_calibration).dtype, np.floating):
+            converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
     else:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -63,10 +79,9 @@ def convert_tflite(
         elif precision == "dynamic":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
     try:
-        # The statistics warning is about int8 I/O, whose scale and zero point the
-        # manifest records.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
+        # Its notes (e.g. statistics for int8 I/O, whose scale and zero point the
+        # manifest records) are noise unless the conversion fails.
+        with native_output_captured((1, 2)):
             return converter.convert()
     except Exception as err:  # ConverterError and friends carry the MLIR diagnostics
         ops = unsupported_ops(str(err))
@@ -75,8 +90,7 @@ def convert_tflite(
                 f"Model {name!r} needs TensorFlow ops with no TFLite builtin kernel: "
                 f"{', '.join(ops)}. Replace the layers that use them (builtin ops only; Flex ops are not exported)."
             ) from err
-        text = str(err).strip().splitlines()
-        raise ValueError(f"TFLite conversion ({precision}) failed: {text[0] if text else type(err).__name__}") from err
+        raise ValueError(f"TFLite conversion ({precision}) failed: {first_line(err)}") from err
 
 
 def unsupported_ops(message: str) -> list[str]:

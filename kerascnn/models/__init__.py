@@ -12,20 +12,25 @@ Each family module (``lenet.py``, ``vgg.py``, ...) registers its builders with
 ``ValueError("... Received: ...")`` on bad arguments.
 
 Later families (metric learning, text, volumetric) register the same way with a
-different ``task``; nothing here needs to change.
+different ``task`` (:mod:`kerascnn.tasks`); nothing here needs to change.
+
+Importing this package imports no Keras: a family module declares the names it
+registers in a module-level ``NAMES`` tuple, read from its source, so a mistyped
+name is answered (with the closest names) before TensorFlow is loaded.
 """
 
 from __future__ import annotations
 
-import difflib
+import ast
 import importlib
 import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
-import keras
-
-from kerascnn.core.errors import UsageError
+from kerascnn.core.errors import UsageError, unknown_name_message
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ class ModelSpec:
     """What the registry knows about one model name."""
 
     name: str
-    builder: Callable[..., keras.Model]
+    builder: Callable[..., "keras.Model"]
     family: str
     paper: str
     year: int
@@ -69,7 +74,7 @@ _loaded = False
 
 def register(
     name: str,
-    builder: Callable[..., keras.Model],
+    builder: Callable[..., "keras.Model"],
     *,
     family: str,
     paper: str,
@@ -82,6 +87,9 @@ def register(
     """Add ``name`` to the zoo. ``fixed_kwargs`` are bound (``register("vgg16", vgg, depth=16)``)."""
     if name in _REGISTRY:
         raise RuntimeError(f"Model name {name!r} registered twice.")
+    declared = getattr(sys.modules.get(builder.__module__), "NAMES", None)
+    if builder.__module__.startswith(f"{__name__}.") and name not in (declared or ()):
+        raise RuntimeError(f"{builder.__module__} registers {name!r} but does not declare it in NAMES.")
     _REGISTRY[name] = ModelSpec(
         name=name,
         builder=builder,
@@ -98,9 +106,34 @@ def register(
 def _load_families() -> None:
     global _loaded
     if not _loaded:
+        from kerascnn.core.quiet import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
         _loaded = True
         for module in _FAMILY_MODULES:
             importlib.import_module(f"kerascnn.models.{module}")
+
+
+@lru_cache(maxsize=None)
+def declared_names() -> tuple[str, ...]:
+    """The zoo's names, read from the family modules' ``NAMES`` without importing them (no Keras)."""
+    found: list[str] = []
+    for module in _FAMILY_MODULES:
+        tree = ast.parse(Path(__file__).with_name(f"{module}.py").read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "NAMES" for t in node.targets):
+                found += ast.literal_eval(node.value)
+    return tuple(found)
+
+
+def check_name(name: str) -> None:
+    """Raise the one-line "Unknown model ... Did you mean" error for a name no family declares.
+
+    Cheap (no Keras): commands call it before loading TensorFlow. Names registered
+    at run time by user code are accepted once registered.
+    """
+    if name not in _REGISTRY and name not in declared_names():
+        raise UsageError(unknown_name_message("model", name, [*declared_names(), *_REGISTRY]))
 
 
 def names(task: str | None = None) -> list[str]:
@@ -111,13 +144,14 @@ def names(task: str | None = None) -> list[str]:
 
 def get_spec(name: str) -> ModelSpec:
     """The :class:`ModelSpec` for ``name``; unknown names suggest the closest ones."""
+    check_name(name)
     _load_families()
     if name not in _REGISTRY:
         raise UsageError(unknown_name_message("model", name, list(_REGISTRY)))
     return _REGISTRY[name]
 
 
-def build(name: str, **kwargs) -> keras.Model:
+def build(name: str, **kwargs) -> "keras.Model":
     """Build the model registered as ``name`` with the builder's keyword arguments.
 
     Raises:
@@ -135,11 +169,4 @@ def build(name: str, **kwargs) -> keras.Model:
     return spec.builder(**spec.fixed_kwargs, **kwargs)
 
 
-def unknown_name_message(kind: str, name: str, valid: list[str]) -> str:
-    """``Unknown model 'vgg61'. Did you mean: vgg16? Valid: ...`` (one line)."""
-    close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    return f"Unknown {kind} {name!r}.{hint} Valid {kind}s: {', '.join(valid)}."
-
-
-__all__ = ["ModelSpec", "register", "names", "get_spec", "build", "unknown_name_message"]
+__all__ = ["ModelSpec", "register", "names", "declared_names", "check_name", "get_spec", "build", "unknown_name_message"]

@@ -15,6 +15,9 @@ References:
 
 from __future__ import annotations
 
+#: The zoo names this module registers (read without importing it: fast did-you-mean).
+NAMES = ("alexnet", "zfnet")
+
 from typing import NamedTuple
 
 import keras

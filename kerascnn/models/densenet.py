@@ -15,6 +15,9 @@ dense block ``i - 1``, ``pool{i}_pool`` ends transition ``i``.
 
 from __future__ import annotations
 
+#: The zoo names this module registers (read without importing it: fast did-you-mean).
+NAMES = ("densenet121", "densenet169", "densenet201")
+
 import keras
 from keras import layers
 

@@ -13,6 +13,9 @@ Reference:
 
 from __future__ import annotations
 
+#: The zoo names this module registers (read without importing it: fast did-you-mean).
+NAMES = ("facenet_nn1",)
+
 import keras
 from keras import layers
 

@@ -18,6 +18,9 @@ References:
 
 from __future__ import annotations
 
+#: The zoo names this module registers (read without importing it: fast did-you-mean).
+NAMES = ("googlenet", "inception_v3")
+
 import keras
 from keras import layers
 

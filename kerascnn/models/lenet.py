@@ -25,6 +25,9 @@ also accepts other input sizes (e.g. 28x28 MNIST without padding).
 
 from __future__ import annotations
 
+#: The zoo names this module registers (read without importing it: fast did-you-mean).
+NAMES = ("lenet5",)
+
 import keras
 from keras import layers
 

@@ -25,6 +25,9 @@ the official TensorFlow releases and ``keras.applications``. Stride-2 layers use
 
 from __future__ import annotations
 
+#: The zoo names this module registers (read without importing it: fast did-you-mean).
+NAMES = ("mobilenet_v1", "mobilenet_v2")
+
 import keras
 from keras import layers
 

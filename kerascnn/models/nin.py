@@ -20,6 +20,9 @@ Reference:
 
 from __future__ import annotations
 
+#: The zoo names this module registers (read without importing it: fast did-you-mean).
+NAMES = ("nin",)
+
 import keras
 from keras import layers
 

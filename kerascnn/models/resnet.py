@@ -28,6 +28,23 @@ on the grouped 3x3 as its paper does.
 
 from __future__ import annotations
 
+#: The zoo names this module registers (read without importing it: fast did-you-mean).
+NAMES = (
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnet20",
+    "resnet32",
+    "resnet44",
+    "resnet56",
+    "resnet110",
+    "preact_resnet18",
+    "resnext50_32x4d",
+    "wide_resnet28_10",
+)
+
 from collections.abc import Callable
 
 import keras
@@ -35,6 +52,7 @@ from keras import layers, ops
 
 from kerascnn.core.errors import UsageError
 from kerascnn.models import register
+from kerascnn.nn.layers import ZeroPadShortcut
 from kerascnn.models.common import (
     BN_EPSILON,
     check_choice,
@@ -66,40 +84,6 @@ BlockHook = Callable[..., keras.KerasTensor]
 
 
 # --------------------------------------------------------------------------- layers
-
-
-@keras.saving.register_keras_serializable(package="kerascnn")
-class ZeroPadShortcut(layers.Layer):
-    """The parameter-free "option A" shortcut of He et al. (2015), Section 3.3.
-
-    Subsamples the input by ``strides`` (keeps every ``strides``-th row and column,
-    like a 1x1 convolution with that stride would) and appends zero channels up to
-    ``filters``, so the shortcut matches a residual branch that doubled its channels
-    and halved its resolution without adding any weights.
-
-    Args:
-        filters: number of output channels (at least the input's).
-        strides: subsampling factor.
-    """
-
-    def __init__(self, filters: int, strides: int = 2, **kwargs):
-        super().__init__(**kwargs)
-        self.filters = int(filters)
-        self.strides = int(strides)
-
-    def call(self, inputs):
-        x = inputs[:, :: self.strides, :: self.strides, :]
-        extra = self.filters - inputs.shape[-1]
-        return ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, extra]])
-
-    def compute_output_shape(self, input_shape):
-        batch, height, width, _ = input_shape
-        height = None if height is None else -(-height // self.strides)
-        width = None if width is None else -(-width // self.strides)
-        return (batch, height, width, self.filters)
-
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "strides": self.strides}
 
 
 # --------------------------------------------------------------------------- blocks

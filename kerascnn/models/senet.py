@@ -12,6 +12,9 @@ applied to every block's residual branch before the addition (paper Figure 3).
 
 from __future__ import annotations
 
+#: The zoo names this module registers (read without importing it: fast did-you-mean).
+NAMES = ("se_resnet50",)
+
 from functools import partial
 
 import keras

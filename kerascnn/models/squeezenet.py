@@ -18,6 +18,9 @@ Max pooling rounds up like Caffe and torchvision (``ceil_mode=True``): 224 -> 10
 
 from __future__ import annotations
 
+#: The zoo names this module registers (read without importing it: fast did-you-mean).
+NAMES = ("squeezenet1_0", "squeezenet1_1")
+
 import keras
 from keras import layers
 

@@ -12,6 +12,9 @@ Reference:
 
 from __future__ import annotations
 
+#: The zoo names this module registers (read without importing it: fast did-you-mean).
+NAMES = ("vgg11", "vgg13", "vgg16", "vgg19")
+
 import keras
 from keras import layers
 

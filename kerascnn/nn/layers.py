@@ -11,6 +11,8 @@ once ``kerascnn.nn.layers`` is imported (every model family using them imports i
 - :class:`L2Normalize`: project embeddings onto the unit sphere (FaceNet).
 - :class:`DropConnectDense`: a ``Dense`` layer whose *weights* are randomly
   dropped while training (Wan et al., 2013).
+- :class:`ZeroPadShortcut`: the CIFAR ResNets' parameter-free "option A" shortcut
+  (He et al., 2015).
 
 They are written with ``keras.ops`` only, so they convert to plain TFLite builtin
 and ONNX operators.
@@ -22,7 +24,7 @@ import keras
 from keras import ops
 
 from kerascnn.core.errors import UsageError
-from kerascnn.models.common import check_positive, check_rate
+from kerascnn.core.checks import check_positive, check_rate
 
 _PACKAGE = "kerascnn"
 
@@ -214,4 +216,40 @@ class DropConnectDense(keras.layers.Dense):
         return config
 
 
-__all__ = ["LocalResponseNormalization", "Maxout", "L2Normalize", "DropConnectDense"]
+
+
+@keras.saving.register_keras_serializable(package="kerascnn")
+class ZeroPadShortcut(keras.layers.Layer):
+    """The parameter-free "option A" shortcut of He et al. (2015), Section 3.3.
+
+    Subsamples the input by ``strides`` (keeps every ``strides``-th row and column,
+    like a 1x1 convolution with that stride would) and appends zero channels up to
+    ``filters``, so the shortcut matches a residual branch that doubled its channels
+    and halved its resolution without adding any weights.
+
+    Args:
+        filters: number of output channels (at least the input's).
+        strides: subsampling factor.
+    """
+
+    def __init__(self, filters: int, strides: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.strides = int(strides)
+
+    def call(self, inputs):
+        x = inputs[:, :: self.strides, :: self.strides, :]
+        extra = self.filters - inputs.shape[-1]
+        return ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, extra]])
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        height = None if height is None else -(-height // self.strides)
+        width = None if width is None else -(-width // self.strides)
+        return (batch, height, width, self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "strides": self.strides}
+
+
+__all__ = ["LocalResponseNormalization", "Maxout", "L2Normalize", "DropConnectDense", "ZeroPadShortcut"]

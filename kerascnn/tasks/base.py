@@ -34,6 +34,10 @@ import numpy as np
 
 from kerascnn.core.errors import UsageError
 
+#: The sample source ``--calibration random``: valid example inputs (:meth:`Task.example_inputs`),
+#: fine for float32 parity, meaningless for int8 ranges and agreement.
+RANDOM = "random"
+
 
 class Task:
     """Base class: one kind of problem. Subclasses set :attr:`name` and override what differs.
@@ -141,8 +145,17 @@ class Task:
         rng = rng if rng is not None else np.random.default_rng(0)
         return rng.uniform(0, 255, (batch, *input_shape)).astype("float32")
 
-    def load_inputs(self, paths: Sequence[str | os.PathLike], input_shape, *, warn=None) -> np.ndarray:
-        """Read input files into a batch the model takes (``kerascnn predict FILE...``)."""
+    def load_inputs(
+        self, paths: Sequence[str | os.PathLike], input_shape, *, warn=None, invert: bool = False,
+        input_mean: float | None = None,
+    ) -> np.ndarray:
+        """Read input files into a batch the model takes (``kerascnn predict FILE...``).
+
+        Args:
+            warn: called with one line per suspicious input (``None``: silent).
+            invert: ``predict --invert`` (images: feed ``255 - pixels``).
+            input_mean: the manifest's mean raw training input (``None``: unknown).
+        """
         raise UsageError(f"Task {self.name!r} cannot read input files.")
 
     def present(self, outputs: np.ndarray, *, labels=None, k: int = 5) -> list[dict]:

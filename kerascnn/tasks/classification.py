@@ -14,10 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from kerascnn.core.errors import UsageError
-from kerascnn.tasks.base import Task
-
-#: ``--calibration random``: uniform noise, fine for float32 parity, meaningless for int8.
-RANDOM = "random"
+from kerascnn.tasks.base import RANDOM, Task
 
 
 class Classification(Task):
@@ -48,20 +45,22 @@ class Classification(Task):
             name=f"{config.model}_{dataset.name}".replace(":", "_").replace("/", "_"),
         )
 
-    def loss(self):
-        return "sparse_categorical_crossentropy"
+    def loss(self, reduction: str | None = "sum_over_batch_size"):
+        """Sparse categorical cross-entropy on softmax probabilities (integer class labels)."""
+        import keras
+
+        return keras.losses.SparseCategoricalCrossentropy(reduction=reduction, name="loss")
 
     def metrics(self) -> list:
         return ["accuracy"]
 
     def per_example(self, labels, outputs) -> dict:
-        import keras
         import tensorflow as tf
 
         labels = tf.cast(labels, tf.int64)
         predicted = tf.argmax(outputs, axis=-1, output_type=tf.int64)
         return {
-            "loss": keras.losses.sparse_categorical_crossentropy(labels, outputs),
+            "loss": self.loss(reduction=None)(labels, outputs),  # the same objective fit uses, per example
             "accuracy": tf.cast(tf.equal(predicted, labels), tf.float32),
         }
 
@@ -117,10 +116,13 @@ class Classification(Task):
         return f"top-1 agree {parity['top1_agreement']:.1%}"
 
     # ------------------------------------------------------------ runtime (no TensorFlow)
-    def load_inputs(self, paths: Sequence[str | os.PathLike], input_shape, *, warn=None) -> np.ndarray:
+    def load_inputs(
+        self, paths: Sequence[str | os.PathLike], input_shape, *, warn=None, invert: bool = False,
+        input_mean: float | None = None,
+    ) -> np.ndarray:
         from kerascnn.runtime import images
 
-        return images.load_images(paths, input_shape)
+        return images.load_images(paths, input_shape, invert=invert, input_mean=input_mean, warn=warn)
 
     def present(self, outputs, *, labels=None, k: int = 5) -> list[dict]:
         from kerascnn.runtime.labels import top_k

@@ -1,8 +1,9 @@
 """The training configuration: every choice a run makes, with the recipe as defaults.
 
 :class:`TrainConfig` is what ``config.json`` in a run directory holds (plus the
-library versions), what ``--resume`` compares against, and what the ``train``
-command's flags map onto one to one.
+task and the library versions), what ``--resume`` compares against, and what
+the ``train`` command's flags map onto one to one. Importing it imports no
+TensorFlow, and every check here is cheap: a bad option fails at once.
 """
 
 from __future__ import annotations
@@ -11,23 +12,12 @@ import dataclasses
 import math
 import os
 import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kerascnn.core.errors import UsageError
-
-# name -> (keras optimizer class, fixed keyword arguments, default learning rate)
-OPTIMIZERS: dict[str, tuple[str, dict, float]] = {
-    "sgd": ("SGD", {}, 0.01),
-    "momentum": ("SGD", {"momentum": 0.9}, 0.01),
-    "nesterov": ("SGD", {"momentum": 0.9, "nesterov": True}, 0.01),
-    "adagrad": ("Adagrad", {}, 0.01),
-    "rmsprop": ("RMSprop", {}, 0.001),
-    "adam": ("Adam", {}, 0.001),
-    "amsgrad": ("Adam", {"amsgrad": True}, 0.001),
-    "adamw": ("AdamW", {}, 0.001),
-}
+from kerascnn.core.errors import UsageError, unknown_name_message
+from kerascnn.training import schedules
+from kerascnn.training.optimizers import OPTIMIZERS, default_learning_rate
 
 # Options that say how to run, not what to train: --resume ignores them.
 RUN_ONLY_KEYS = ("quiet", "data_dir", "cpu_devices")
@@ -48,7 +38,9 @@ class TrainConfig:
         epochs, batch_size: the global batch is split across replicas.
         optimizer: one of :data:`OPTIMIZERS`.
         lr: initial learning rate (``None``: the optimizer's usual default).
-        schedule: a ``kerascnn.training.schedules`` spec, e.g. ``"cosine"``, ``"step:drop=0.5,every=5"``.
+        schedule: a :mod:`kerascnn.training.schedules` spec, e.g. ``"cosine"``, ``"step:factor=0.5,every=5"``;
+            parsed once into a :class:`~kerascnn.training.schedules.Schedule` when the config is made
+            (``str(config.schedule)`` is the canonical spec).
         augment: a ``kerascnn.data.augment`` spec (``"crop,rotate:10"``); runs in the tf.data
             pipeline only, never in the saved model.
         weight_decay: L2 weight decay lambda on conv/dense kernels (the penalty
@@ -82,7 +74,7 @@ class TrainConfig:
     batch_size: int = 64
     optimizer: str = "adam"
     lr: float | None = None
-    schedule: str = "cosine"
+    schedule: str | schedules.Schedule = "cosine"
     augment: str | None = None
     weight_decay: float = 0.0
     l1: float = 0.0
@@ -101,6 +93,9 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     quiet: bool = False
 
+    def __post_init__(self):
+        self.schedule = schedules.parse(self.schedule)  # the one parse of the spec
+
     @classmethod
     def from_options(cls, model: str, dataset: str, **options) -> TrainConfig:
         """Build from keyword options, rejecting unknown names with the valid ones."""
@@ -117,7 +112,7 @@ class TrainConfig:
     @property
     def learning_rate(self) -> float:
         """``lr``, or the optimizer's default when ``lr`` is ``None``."""
-        return float(self.lr) if self.lr is not None else OPTIMIZERS[self.optimizer][2]
+        return float(self.lr) if self.lr is not None else default_learning_rate(self.optimizer)
 
     def validate(self) -> None:
         """Raise ``UsageError`` (one line, ``Received: ...``) on any bad value."""
@@ -161,10 +156,16 @@ class TrainConfig:
             self.data_dir = os.fspath(Path(self.data_dir).expanduser().resolve())
         if self.augment is not None and not str(self.augment).strip():
             self.augment = None
+        if self.augment is not None:
+            from kerascnn.data import augment
+
+            augment.parse(self.augment)  # a bad spec fails before any data is read
+        self.schedule.check_run_length(self.epochs)
 
     def to_dict(self) -> dict:
         """JSON-ready dict (tuples become lists)."""
         out = dataclasses.asdict(self)
+        out["schedule"] = str(self.schedule)
         if out["input_size"] is not None:
             out["input_size"] = list(out["input_size"])
         return out
@@ -178,13 +179,13 @@ class TrainConfig:
 
     def command_line(self) -> str:
         """An equivalent ``kerascnn train ...`` command (non-default options only)."""
-        defaults = TrainConfig()
+        defaults, current = TrainConfig().to_dict(), self.to_dict()
         parts = ["kerascnn", "train", self.model, "--dataset", self.dataset]
         for f in dataclasses.fields(self):
             if f.name in ("model", "dataset"):
                 continue
-            value = getattr(self, f.name)
-            if value == getattr(defaults, f.name):
+            value = current[f.name]
+            if value == defaults[f.name]:
                 continue
             flag = "--" + f.name.replace("_", "-")
             if isinstance(value, bool):
@@ -199,31 +200,14 @@ class TrainConfig:
         return shlex.join(parts)
 
 
-def describe_config_change(saved: dict, current: dict) -> str | None:
-    """The first option that differs between two :meth:`TrainConfig.comparable` dicts."""
+def describe_config_change(saved: dict, current: dict, *, ignore=()) -> str | None:
+    """The first option that differs between two :meth:`TrainConfig.comparable` dicts (except ``ignore``)."""
     for key in sorted(set(saved) | set(current)):
-        if key in RUN_ONLY_KEYS:
+        if key in RUN_ONLY_KEYS or key in ignore:
             continue
         if saved.get(key) != current.get(key):
             return f"{key} was {saved.get(key)!r} in the run, now {current.get(key)!r}"
     return None
-
-
-def versions() -> dict:
-    """Library versions recorded in ``config.json``."""
-    import keras
-    import numpy
-    import tensorflow as tf
-
-    import kerascnn
-
-    return {
-        "kerascnn": kerascnn.__version__,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": numpy.__version__,
-        "python": sys.version.split()[0],
-    }
 
 
 def _check_int(name: str, value, *, minimum: int) -> None:
@@ -242,6 +226,4 @@ def _check_float(name: str, value, *, positive: bool) -> None:
 
 def _check_choice(name: str, value, valid) -> None:
     if value not in valid:
-        from kerascnn.models import unknown_name_message
-
         raise UsageError(unknown_name_message(name, str(value), list(valid)))

@@ -1,21 +1,11 @@
-"""The run directory: what one training run leaves behind, and how it resumes.
+"""Where a run writes, and how it resumes: ``--resume`` checks, the resume point, history.csv.
 
-::
-
-    RUN_DIR/
-      config.json     everything needed to rerun (options, seed, versions, command)
-      history.csv     one row per finished epoch (loss, accuracy, val_*, learning_rate, epoch_seconds)
-      metrics.json    test accuracy/loss, epochs, replicas, train time, loss-curve diagnosis
-      model.keras     the final model; takes the data set's raw pixels
-      best.keras      the best epoch by validation accuracy
-      curves.png      loss and accuracy, train vs validation
-      lr.png          the learning rate per epoch
-      logs/           TensorBoard (``tensorboard --logdir RUN_DIR/logs``)
-      backup/         Keras BackupAndRestore state while a run is unfinished
-
-A run killed at any moment resumes with ``--resume`` from its last finished
-epoch; rows the killed run wrote after its last backup are dropped first, so
-the finished history has one row per epoch, exactly like an uninterrupted run.
+The folder's file names are :class:`kerascnn.core.layout.RunLayout`'s. A run killed
+at any moment resumes with ``--resume`` from its last finished epoch; rows the
+killed run wrote after its last backup are dropped first, so the finished
+history has one row per epoch, exactly like an uninterrupted run. A finished
+run grows with ``--resume --epochs N`` (more epochs than before; nothing else
+may change): it continues from its ``model.keras``, optimizer state included.
 """
 
 from __future__ import annotations
@@ -24,55 +14,16 @@ import csv
 import io
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from kerascnn import tasks
 from kerascnn.core.errors import UsageError
 from kerascnn.core.files import atomic_write_text
+from kerascnn.core.layout import RunLayout
 from kerascnn.training.config import describe_config_change
 
-
-@dataclass(frozen=True)
-class RunDir:
-    """Paths inside one run directory."""
-
-    path: Path
-
-    @property
-    def config(self) -> Path:
-        return self.path / "config.json"
-
-    @property
-    def history(self) -> Path:
-        return self.path / "history.csv"
-
-    @property
-    def metrics(self) -> Path:
-        return self.path / "metrics.json"
-
-    @property
-    def model(self) -> Path:
-        return self.path / "model.keras"
-
-    @property
-    def best(self) -> Path:
-        return self.path / "best.keras"
-
-    @property
-    def curves(self) -> Path:
-        return self.path / "curves.png"
-
-    @property
-    def lr_plot(self) -> Path:
-        return self.path / "lr.png"
-
-    @property
-    def logs(self) -> Path:
-        return self.path / "logs"
-
-    @property
-    def backup(self) -> Path:
-        return self.path / "backup"
+#: Options a resumed run may change: only the length of the run, and only upwards.
+GROWABLE = ("epochs",)
 
 
 def default_run_dir(model: str, dataset: str) -> Path:
@@ -84,14 +35,27 @@ def default_run_dir(model: str, dataset: str) -> Path:
     return Path("runs") / f"{model}-{safe_dataset}-{stamp}"
 
 
-def check_run_dir(path: str | os.PathLike, comparable_config: dict, *, resume: bool) -> RunDir:
+def read_record(run: RunLayout) -> dict:
+    """The run's ``config.json`` (``UsageError`` when it is missing or unreadable)."""
+    if not run.config.is_file():
+        raise UsageError(f"Cannot resume: {run.path} has no {run.config.name} (not a kerascnn run).")
+    try:
+        record = json.loads(run.config.read_text())
+        record["train"]  # noqa: B018 - must be there
+    except (ValueError, KeyError, TypeError) as err:
+        raise UsageError(f"Cannot resume: {run.config} is unreadable ({err}).") from None
+    return record
+
+
+def check_run_dir(path: str | os.PathLike, comparable_config: dict, *, resume: bool,
+                  task: str = tasks.DEFAULT) -> RunLayout:
     """Validate ``path`` for a new run or a resume, before anything is written.
 
     Raises ``UsageError`` when the folder is a file, is not empty without
-    ``resume``, belongs to a different configuration or a finished run with
-    ``resume``, or cannot be written.
+    ``resume``, belongs to another task or configuration (only ``epochs`` may
+    grow), is a finished run and ``epochs`` did not grow, or cannot be written.
     """
-    run = RunDir(Path(path).expanduser())
+    run = RunLayout(Path(path).expanduser())
     if run.path.exists() and not run.path.is_dir():
         raise UsageError(f"Run directory {run.path} exists and is not a folder.")
     non_empty = run.path.is_dir() and any(run.path.iterdir())
@@ -101,19 +65,46 @@ def check_run_dir(path: str | os.PathLike, comparable_config: dict, *, resume: b
             "or choose another --run-dir."
         )
     if non_empty and resume:
-        if not run.config.is_file():
-            raise UsageError(f"Cannot resume: {run.path} has no config.json (not a kerascnn run).")
-        try:
-            saved = json.loads(run.config.read_text())["train"]
-        except (ValueError, KeyError) as err:
-            raise UsageError(f"Cannot resume: {run.config} is unreadable ({err}).") from None
-        change = describe_config_change(saved, comparable_config)
+        record = read_record(run)
+        saved = record["train"]
+        saved_task = record.get("task") or tasks.DEFAULT
+        if saved_task != task:
+            raise UsageError(f"Cannot resume {run.path} with a different task: it was {saved_task!r}, now {task!r}.")
+        change = describe_config_change(saved, comparable_config, ignore=GROWABLE)
         if change:
             raise UsageError(f"Cannot resume {run.path} with a different configuration: {change}.")
-        if run.metrics.is_file():
-            raise UsageError(f"Cannot resume: the run in {run.path} already finished (metrics.json exists).")
+        before, now = saved.get("epochs"), comparable_config.get("epochs")
+        if isinstance(before, int) and now < before:
+            raise UsageError(
+                f"Cannot resume {run.path} with a different configuration: epochs was {before} in the run, "
+                f"now {now} (a resumed run may only grow)."
+            )
+        if run.is_finished() and now == before:
+            raise UsageError(
+                f"Cannot resume: the run in {run.path} already finished ({run.metrics.name} exists); "
+                f"pass a larger --epochs to train it longer."
+            )
     _check_writable(run.path)
     return run
+
+
+def resume_point(run: RunLayout) -> tuple[int, bool]:
+    """``(finished epochs, from_model)`` to continue ``run`` from.
+
+    An unfinished run continues from its BackupAndRestore state (``from_model``
+    False: Keras restores it); a finished run, or one whose extension stopped
+    before its first backup, from ``model.keras`` and the epoch count in
+    ``metrics.json`` (``from_model`` True); anything else starts at epoch 0.
+    """
+    backed_up = completed_epochs(run)
+    if backed_up:
+        return backed_up, False
+    if run.is_finished():
+        try:
+            return int(json.loads(run.metrics.read_text())["epochs_completed"]), True
+        except (OSError, ValueError, KeyError, TypeError):
+            raise UsageError(f"Cannot resume: {run.metrics} is unreadable; start a new run.") from None
+    return 0, False
 
 
 def _check_writable(path: Path) -> None:
@@ -124,7 +115,7 @@ def _check_writable(path: Path) -> None:
         raise UsageError(f"Cannot write the run directory {path}: {existing} is not writable.")
 
 
-def completed_epochs(run: RunDir) -> int:
+def completed_epochs(run: RunLayout) -> int:
     """Epochs saved by BackupAndRestore (0 when there is no backup)."""
     for name in ("training_metadata.json", "training_metadata.json.bkp"):
         meta = run.backup / name
@@ -135,7 +126,7 @@ def completed_epochs(run: RunDir) -> int:
     return 0
 
 
-def trim_history(run: RunDir, epochs: int) -> int:
+def trim_history(run: RunLayout, epochs: int) -> int:
     """Keep only rows of epochs ``< epochs`` in ``history.csv`` (atomically). Returns rows kept."""
     rows, header = read_history_rows(run.history)
     if header is None:

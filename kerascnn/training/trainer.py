@@ -1,50 +1,58 @@
-"""Training: config -> tf.data -> compile -> fit -> run directory.
+"""Training: config -> tf.data -> compile -> fit -> run directory, for any Task.
 
-    >>> from kerascnn.training.trainer import train
+    >>> from kerascnn.training import train
     >>> result = train("lenet5", "digits", epochs=2, run_dir="runs/demo", seed=0, quiet=True)
     >>> result.metrics["test_accuracy"], result.run_dir
     (0.93..., PosixPath('runs/demo'))
 
 One function serves the ``kerascnn train`` command, the ``apps/`` scripts and
 other code (the quickstart, exercises). The options are those of
-:class:`kerascnn.training.config.TrainConfig`; the run directory layout is in
-:mod:`kerascnn.training.rundir`.
+:class:`kerascnn.training.config.TrainConfig`; the run folder's files are
+:class:`kerascnn.core.layout.RunLayout`'s. Everything that depends on the kind
+of problem (the model's head, loss, metrics, the monitored quantity, test
+evaluation, the headline) is asked of the :class:`kerascnn.tasks.Task`.
 
 What happens, in order (nothing is written until every check has passed):
 
-1. options checked, the ``tf.distribute`` strategy made (``--cpu-devices`` first),
-   seeds set and op determinism turned on;
-2. the data set loaded (raw uint8 pixels), a stratified seeded validation split held out;
-3. the run directory checked (new and empty, or ``resume`` of the same config);
-4. the model built inside ``strategy.scope()``: raw-pixel preprocessing + the zoo
-   backbone (:mod:`kerascnn.training.modeling`), the optimizer with its LR schedule;
-5. ``model.fit`` with TerminateOnNaN, BackupAndRestore, best-checkpoint, CSVLogger,
-   TensorBoard, the LR logger and optional early stopping / reduce-on-plateau
-   (multi-worker: :mod:`kerascnn.training.custom_loop`);
-6. test evaluation, the loss-curve diagnosis, ``model.keras``, ``metrics.json`` and
-   the plots, each written atomically.
+1. options checked (the schedule spec parsed once, into ``config.schedule``), the
+   Task found, the ``tf.distribute`` strategy made (``--cpu-devices`` first), seeds
+   set and op determinism turned on;
+2. the data set loaded (raw values), a stratified seeded validation split held out;
+3. the run directory checked (new and empty, or ``resume`` of the same config;
+   a resume may raise ``epochs``);
+4. the model built inside ``strategy.scope()`` by ``task.build_model``, compiled
+   with ``task.loss()`` / ``task.metrics()`` and the optimizer with its LR schedule;
+5. ``model.fit`` with TerminateOnNaN, BackupAndRestore, the best checkpoint by
+   ``task.monitor``, CSVLogger, TensorBoard, the LR logger and optional early
+   stopping / reduce-on-plateau (multi-worker: :mod:`kerascnn.training.custom_loop`
+   on ``task.per_example``);
+6. ``task.evaluate`` on the test split, the loss-curve diagnosis, ``model.keras``,
+   ``metrics.json`` and the plots, each written atomically.
 """
 
 from __future__ import annotations
 
 import math
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import keras
-
+from kerascnn import tasks
 from kerascnn.core.errors import UsageError
 from kerascnn.core.files import atomic_save_path, atomic_write_json
-from kerascnn.training.config import OPTIMIZERS, TrainConfig, versions
+from kerascnn.core.layout import RunLayout
+from kerascnn.core.versions import versions
+from kerascnn.training.config import TrainConfig
+from kerascnn.training.optimizers import make_optimizer
 from kerascnn.training.rundir import (
-    RunDir,
     check_run_dir,
-    completed_epochs,
     default_run_dir,
     read_history,
+    read_record,
+    resume_point,
     trim_history,
     write_history,
 )
@@ -57,38 +65,61 @@ class TrainResult:
     Attributes:
         run_dir: the run directory (``None`` on a non-chief multi-worker process).
         metrics: the content of ``metrics.json``.
-        model: the trained ``keras.Model`` (takes raw pixels).
+        model: the trained ``keras.Model`` (takes raw inputs).
         history: ``{metric: [value per epoch]}`` over the whole run (resumes included).
+        task: the :class:`kerascnn.tasks.Task` trained for.
     """
 
     run_dir: Path | None
     metrics: dict
     model: object
     history: dict = field(default_factory=dict)
+    task: tasks.Task | None = None
 
     def summary(self) -> str:
         """The one-line result the ``train`` command prints."""
+        from kerascnn.training.diagnosis import describe
+
         m = self.metrics
+        task = self.task or tasks.get(m.get("task"))
         where = f" -> {self.run_dir}" if self.run_dir else ""
         replicas = f", {m['replicas']} replicas" if m["replicas"] > 1 else ""
         return (
-            f"{m['model']} on {m['dataset']}: test accuracy {m['test_accuracy']:.2%} "
-            f"(loss {m['test_loss']:.4f}) after {m['epochs_completed']} epochs, "
-            f"{m['train_seconds']:.1f} s{replicas}; diagnosis: {m['diagnosis']['verdict']}{where}"
+            f"{m['model']} on {m['dataset']}: {task.headline(m)} after {m['epochs_completed']} epochs, "
+            f"{m['train_seconds']:.1f} s{replicas}; diagnosis: {describe(m['diagnosis'])}{where}"
         )
 
 
-def train(model_name: str, dataset="digits", *, run_dir=None, resume: bool = False, callbacks=(), **options) -> TrainResult:
+def resolve_task(task, model_name: str) -> tasks.Task:
+    """The Task to train ``model_name`` for: ``task`` (a Task or a registered name), else the model's own.
+
+    Raises:
+        UsageError: the model's task (or the name given) has no Task.
+    """
+    if task is None:
+        return tasks.for_model(model_name)
+    if isinstance(task, tasks.Task):
+        return task
+    if isinstance(task, str):
+        return tasks.get(task)
+    raise UsageError(f"`task` must be a kerascnn.tasks.Task or a task name. Received: task={task!r}")
+
+
+def train(model_name: str, dataset="digits", *, task=None, run_dir=None, resume: bool = False, callbacks=(),
+          **options) -> TrainResult:
     """Train a zoo model on a data set and write a run directory.
 
     Args:
         model_name: zoo name, e.g. ``"lenet5"`` (``kerascnn.models.names()``).
         dataset: data set name (``"digits"``, ``"mnist"``, ``"folder:PATH"`` ...) or an
-            already loaded :class:`kerascnn.data.base.ImageDataset`.
+            already loaded data set (:class:`kerascnn.data.base.ImageDataset`).
+        task: the :class:`kerascnn.tasks.Task` (or a registered task name) to train
+            for; default the model's own (``tasks.for_model(model_name)``).
         run_dir: output folder; default ``runs/<model>-<dataset>-<time>``. Must be
             new or empty unless ``resume``.
-        resume: continue the unfinished run in ``run_dir`` (same configuration) from
-            its last finished epoch; a missing or empty ``run_dir`` starts fresh.
+        resume: continue the run in ``run_dir`` (same configuration) from its last
+            finished epoch; ``epochs`` may grow, also for a finished run. A missing
+            or empty ``run_dir`` starts fresh.
         callbacks: extra Keras callbacks (after the built-in ones; ``fit`` path only).
         **options: :class:`~kerascnn.training.config.TrainConfig` fields: ``epochs``,
             ``batch_size``, ``optimizer``, ``lr``, ``schedule``, ``augment``,
@@ -100,15 +131,15 @@ def train(model_name: str, dataset="digits", *, run_dir=None, resume: bool = Fal
         A :class:`TrainResult`.
 
     Raises:
-        ValueError (``UsageError``): bad options, unknown model or data set, missing
-            data, a run directory that is not empty / not writable / from another
-            configuration. Nothing is written in these cases.
+        ValueError (``UsageError``): bad options, unknown model or data set, a model
+            whose task has no Task, missing data, a run directory that is not empty /
+            not writable / from another configuration. Nothing is written in these cases.
     """
-    from kerascnn import data, models
+    from kerascnn import data
 
     loaded = dataset if not isinstance(dataset, str) else None
     config = TrainConfig.from_options(model_name, loaded.name if loaded else dataset, **options)
-    models.get_spec(config.model)  # unknown model: one line with the valid names
+    task = resolve_task(task, config.model)  # also: unknown model -> one line with the valid names
     if config.strategy == "multiworker" and resume:
         raise UsageError("--resume is not supported with --strategy multiworker; restart the run instead.")
 
@@ -123,24 +154,27 @@ def train(model_name: str, dataset="digits", *, run_dir=None, resume: bool = Fal
 
     if loaded is None:
         loaded = data.load(config.dataset, config.data_dir, download=config.download)
-    record = {"train": config.to_dict(), "command": config.command_line(), "versions": versions()}
-    record["data"] = {"source": loaded.source, "input_shape": list(loaded.input_shape), "classes": loaded.class_names}
+    record = {"task": task.name, "train": config.to_dict(), "command": config.command_line(), "versions": versions()}
+    record["data"] = {"source": loaded.source, "input_shape": list(loaded.input_shape),
+                      "classes": getattr(loaded, "class_names", None)}
 
     requested = Path(run_dir) if run_dir is not None else default_run_dir(config.model, config.dataset)
     scratch = None
     if chief:
-        run = check_run_dir(requested, config.comparable(), resume=resume)
+        run = check_run_dir(requested, config.comparable(), resume=resume, task=task.name)
     else:  # non-chief workers write to a scratch folder that is removed at the end
         scratch = Path(tempfile.mkdtemp(prefix=f"kerascnn-{distribute.task_label()}-"))
-        run = RunDir(scratch)
+        run = RunLayout(scratch)
     try:
-        return _train(config, loaded, run, strategy, record, chief=chief, resume=resume, extra_callbacks=callbacks)
+        return _train(config, task, loaded, run, strategy, record, chief=chief, resume=resume,
+                      extra_callbacks=callbacks)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _split_validation(dataset, fraction: float, seed: int):
+def split_validation(dataset, fraction: float, seed: int):
+    """``((x, y) train, (x, y) validation or None)``: a stratified, seeded hold-out of ``fraction``."""
     from kerascnn.data.base import stratified_split
 
     x, y = dataset.x_train, dataset.y_train
@@ -150,59 +184,28 @@ def _split_validation(dataset, fraction: float, seed: int):
     return (x[train_index], y[train_index]), (x[val_index], y[val_index])
 
 
-def make_optimizer(config: TrainConfig, learning_rate):
-    """The Keras optimizer for ``config.optimizer`` (AdamW: decoupled ``weight_decay``)."""
-    import keras
-
-    class_name, fixed, _ = OPTIMIZERS[config.optimizer]
-    kwargs = dict(fixed)
-    if config.optimizer == "adamw":
-        kwargs["weight_decay"] = config.weight_decay
-    optimizer = getattr(keras.optimizers, class_name)(learning_rate=learning_rate, **kwargs)
-    if config.optimizer == "adamw":
-        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-    return optimizer
-
-
-def compile_model(config: TrainConfig, dataset, x_train, learning_rate):
+def compile_model(config: TrainConfig, dataset, x_train, learning_rate, *, task=None):
     """The compiled training model for ``config`` (call inside ``strategy.scope()``).
 
-    Preprocessing statistics come from ``x_train`` (the training images after the
-    validation split); ``learning_rate`` is a float or a schedule.
+    ``task.build_model`` builds it (the model's own Task by default; input
+    statistics come from ``x_train``, the training inputs after the validation
+    split); it is compiled with ``task.loss()``, ``task.metrics()`` and the
+    optimizer of ``config`` at ``learning_rate`` (a float or a schedule).
     """
-    from kerascnn.training.modeling import build_training_model, channel_statistics
-
-    mean, variance = channel_statistics(x_train)
-    model = build_training_model(
-        config.model,
-        image_shape=dataset.input_shape,
-        num_classes=dataset.num_classes,
-        mean=mean,
-        variance=variance,
-        input_size=config.input_size,
-        model_kwargs=config.model_kwargs,
-        init_from=config.init_from,
-        new_head=config.new_head,
-        freeze=config.freeze,
-        weights=config.weights,
-        weight_decay=0.0 if config.optimizer == "adamw" else config.weight_decay,
-        l1=config.l1,
-        name=f"{config.model}_{dataset.name}".replace(":", "_").replace("/", "_"),
-    )
-    model.compile(
-        optimizer=make_optimizer(config, learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
-    )
+    task = resolve_task(task, config.model)
+    model = task.build_model(config, dataset, x_train)
+    model.compile(optimizer=make_optimizer(config, learning_rate), loss=task.loss(), metrics=task.metrics())
     return model
 
 
-def _train(config: TrainConfig, dataset, run: RunDir, strategy, record: dict, *, chief, resume, extra_callbacks):
+def _train(config: TrainConfig, task, dataset, run: RunLayout, strategy, record: dict, *, chief, resume,
+           extra_callbacks):
     from kerascnn import data
     from kerascnn.training import distribute
-    from kerascnn.training import schedules
 
-    (x_train, y_train), validation = _split_validation(dataset, config.validation_split, config.seed)
+    (x_train, y_train), validation = split_validation(dataset, config.validation_split, config.seed)
     if len(x_train) == 0:
-        raise UsageError(f"Dataset {dataset.name!r} has no training images.")
+        raise UsageError(f"Dataset {dataset.name!r} has no training examples.")
     batches = math.ceil(len(x_train) / config.batch_size)
     steps_per_epoch = min(batches, config.steps_per_epoch or batches)
 
@@ -214,24 +217,29 @@ def _train(config: TrainConfig, dataset, run: RunDir, strategy, record: dict, *,
     val_ds = None
     if validation is not None:
         val_ds = data.pipeline(*validation, batch_size=config.batch_size, shuffle=False, seed=config.seed)
-    test_ds = data.pipeline(dataset.x_test, dataset.y_test, batch_size=config.batch_size, shuffle=False, seed=config.seed)
+    test_ds = data.pipeline(dataset.x_test, dataset.y_test, batch_size=config.batch_size, shuffle=False,
+                            seed=config.seed)
 
-    learning_rate = schedules.build(
-        config.schedule, initial_lr=config.learning_rate, steps_per_epoch=steps_per_epoch, epochs=config.epochs
-    )
-    record["schedule"] = schedules.format_spec(*schedules.resolve(config.schedule, epochs=config.epochs))
+    schedule = config.schedule
+    learning_rate = schedule.build(initial_lr=config.learning_rate, steps_per_epoch=steps_per_epoch,
+                                   epochs=config.epochs)
+    record["schedule"] = str(schedule.resolve(config.epochs))
     with strategy.scope():
-        model = compile_model(config, dataset, x_train, learning_rate)
+        model = compile_model(config, dataset, x_train, learning_rate, task=task)
     optimizer = model.optimizer
 
     replicas = distribute.num_replicas(strategy)
+    start_epoch, from_model = resume_point(run) if resume and run.config.is_file() else (0, False)
     if chief:
         run.path.mkdir(parents=True, exist_ok=True)
-        if not (resume and run.config.is_file()):
+        if resume and run.config.is_file():
+            _note_longer_run(run, record, config, start_epoch)
+        else:
             atomic_write_json(run.config, record)
-    start_epoch = completed_epochs(run) if resume else 0
     if resume:
         trim_history(run, start_epoch)
+    if from_model:
+        _continue_from(run, model)
 
     verbose = 0 if config.quiet else 1
     started = time.perf_counter()
@@ -247,83 +255,93 @@ def _train(config: TrainConfig, dataset, run: RunDir, strategy, record: dict, *,
 
         with strategy.scope():
             optimizer.build(model.trainable_variables)
-        custom_loop.fit(
-            strategy,
-            model,
-            optimizer,
-            train_ds,
-            epochs=config.epochs,
-            validation_dataset=val_ds,
-            on_epoch_end=save_history,
-            verbose=not config.quiet,
-        )
-        _, eval_step = custom_loop.make_steps(strategy, model, optimizer)
-        test = custom_loop.evaluate(strategy, eval_step, test_ds)
-        test_loss, test_accuracy = test["loss"], test["accuracy"]
+        custom_loop.fit(strategy, model, optimizer, train_ds, task=task, epochs=config.epochs,
+                        validation_dataset=val_ds, on_epoch_end=save_history, verbose=not config.quiet)
+        _, eval_step = custom_loop.make_steps(strategy, model, optimizer, task)
+        scores = {f"test_{name}": value for name, value in custom_loop.evaluate(strategy, eval_step, test_ds).items()}
     else:
-        callbacks = _callbacks(config, run, has_validation=val_ds is not None) + list(extra_callbacks)
+        history_so_far = read_history(run.history) if start_epoch else {}
+        callbacks = _callbacks(config, task, run, has_validation=val_ds is not None, history=history_so_far)
         model.fit(
             train_ds,
             epochs=config.epochs,
+            initial_epoch=start_epoch if from_model else 0,  # a backup sets its own epoch
             validation_data=val_ds,
-            callbacks=callbacks,
+            callbacks=callbacks + list(extra_callbacks),
             shuffle=False,  # the tf.data pipeline shuffles, with the seed
             verbose=verbose,
         )
-        scores = model.evaluate(test_ds, verbose=0, return_dict=True)
-        test_loss, test_accuracy = float(scores["loss"]), float(scores["accuracy"])
+        scores = task.evaluate(model, test_ds)
     session_seconds = time.perf_counter() - started
 
     history = read_history(run.history) if chief else so_far
     counts = {"train_samples": len(x_train), "validation_samples": len(validation[0]) if validation else 0,
               "test_samples": len(dataset.x_test)}
-    metrics = _metrics(config, dataset, model, history, test_loss, test_accuracy, replicas, session_seconds,
-                       start_epoch, counts, record["schedule"])
+    metrics = _metrics(config, task, dataset, model, history, scores, replicas, session_seconds, start_epoch,
+                       counts, record["schedule"])
     if chief:
-        _write_outputs(run, model, history, metrics)
-    result = TrainResult(run.path if chief else None, metrics, model, history)
-    return result
+        _write_outputs(run, model, history, metrics, task)
+    return TrainResult(run.path if chief else None, metrics, model, history, task)
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Add ``epoch_seconds`` to the epoch logs, so history.csv sums to the train time across resumes."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["epoch_seconds"] = time.perf_counter() - self._start
-
-
-def tensorboard_available() -> bool:
-    """TensorFlow's summaries need the ``tensorboard`` package (an optional dependency of TF 2.21)."""
-    import importlib.util
-
-    return importlib.util.find_spec("tensorboard") is not None
+def _note_longer_run(run: RunLayout, record: dict, config: TrainConfig, start_epoch: int) -> None:
+    """On a resume that raises ``epochs``: record the new length, and say when the schedule is recomputed."""
+    saved = read_record(run)
+    before = saved["train"].get("epochs")
+    if before == config.epochs:
+        return
+    saved.update(train=record["train"], command=record["command"], schedule=record["schedule"])
+    saved.setdefault("extended", []).append({"from_epochs": before, "to_epochs": config.epochs,
+                                             "at_epoch": start_epoch})
+    atomic_write_json(run.config, saved)
+    if config.schedule.uses_run_length:
+        print(f"note: the {config.schedule} schedule is recomputed for {config.epochs} epochs instead of "
+              f"{before}; from epoch {start_epoch + 1} the learning rate follows the longer run's curve.",
+              file=sys.stderr)
 
 
-def _callbacks(config: TrainConfig, run: RunDir, *, has_validation: bool) -> list:
+def _continue_from(run: RunLayout, model) -> None:
+    """Load the weights and optimizer state of the run's ``model.keras`` into ``model`` (a longer run)."""
+    from kerascnn.nn.saving import load_model
+
+    saved = load_model(run.model, compile=True)
+    model.set_weights(saved.get_weights())
+    optimizer = model.optimizer
+    optimizer.build(model.trainable_variables)
+    if len(saved.optimizer.variables) != len(optimizer.variables):
+        raise UsageError(f"Cannot continue {run.path}: the optimizer state in {run.model.name} does not match.")
+    for variable, value in zip(optimizer.variables, saved.optimizer.variables):
+        variable.assign(value)
+
+
+def _monitored(task, has_validation: bool) -> tuple[str, str]:
+    """``(logged name, mode)`` that picks the best epoch: ``val_<metric>``, or the training metric."""
+    metric, mode = task.monitor
+    return (f"val_{metric}" if has_validation else metric), mode
+
+
+def _callbacks(config: TrainConfig, task, run: RunLayout, *, has_validation: bool, history: dict) -> list:
     import keras
 
-    from kerascnn.training import callbacks as kcallbacks
-    from kerascnn.training import schedules
+    from kerascnn.training.callbacks import EpochTimer, LearningRateLogger, tensorboard_available
 
-    monitor_accuracy = "val_accuracy" if has_validation else "accuracy"
-    monitor_loss = "val_loss" if has_validation else "loss"
+    monitor, mode = _monitored(task, has_validation)
     out = [keras.callbacks.TerminateOnNaN(), EpochTimer()]
-    if schedules.is_callback(config.schedule):
-        _, params = schedules.parse(config.schedule)
-        if not has_validation and "monitor" not in params:
-            params["monitor"] = "loss"
-        out.append(schedules.plateau_callback(params, initial_lr=config.learning_rate, verbose=0 if config.quiet else 1))
-    out.append(kcallbacks.LearningRateLogger())
+    if config.schedule.is_callback:
+        out.append(config.schedule.callback(initial_lr=config.learning_rate, has_validation=has_validation,
+                                            verbose=0 if config.quiet else 1))
+    out.append(LearningRateLogger())
     if config.early_stopping:
-        out.append(keras.callbacks.EarlyStopping(monitor=monitor_loss, patience=config.early_stopping))
+        out.append(keras.callbacks.EarlyStopping(monitor="val_loss" if has_validation else "loss",
+                                                 patience=config.early_stopping))
     if tensorboard_available():
         out.append(keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False))
+    # On resume, best.keras is only replaced by an epoch better than the best so far.
+    earlier = [v for v in history.get(monitor, []) if math.isfinite(v)]
+    threshold = (max(earlier) if mode == "max" else min(earlier)) if earlier else None
     out += [
-        keras.callbacks.ModelCheckpoint(run.best, monitor=monitor_accuracy, mode="max", save_best_only=True),
+        keras.callbacks.ModelCheckpoint(run.best, monitor=monitor, mode=mode, save_best_only=True,
+                                        initial_value_threshold=threshold),
         keras.callbacks.CSVLogger(str(run.history), append=True),
         # Last, so a kill between the CSV row and the backup leaves a row that resume trims.
         keras.callbacks.BackupAndRestore(str(run.backup), double_checkpoint=True),
@@ -331,27 +349,25 @@ def _callbacks(config: TrainConfig, run: RunDir, *, has_validation: bool) -> lis
     return out
 
 
-def _metrics(config, dataset, model, history, test_loss, test_accuracy, replicas, session_seconds, start_epoch,
-             counts, schedule) -> dict:
+def _metrics(config, task, dataset, model, history, scores, replicas, session_seconds, start_epoch, counts,
+             schedule) -> dict:
     import numpy as np
 
-    from kerascnn.training import callbacks as kcallbacks
+    from kerascnn.training.diagnosis import best_epoch, diagnose_history
 
     epochs_done = len(history.get("loss", []))
     seconds = history.get("epoch_seconds")
     train_seconds = float(np.nansum(seconds)) if seconds else session_seconds
-    best_epoch = best_val = None
-    if history.get("val_accuracy"):
-        best_epoch = int(np.nanargmax(history["val_accuracy"]))
-        best_val = float(history["val_accuracy"][best_epoch])
+    metric, mode = task.monitor
+    best = best_epoch(history, task.monitor)
     trainable = int(sum(np.prod(v.shape) for v in model.trainable_weights))
     total = int(sum(np.prod(v.shape) for v in model.weights))
     final = {k: v[-1] for k, v in history.items() if v and k != "epoch_seconds"}
     return {
         "model": config.model,
         "dataset": config.dataset,
-        "test_accuracy": float(test_accuracy),
-        "test_loss": float(test_loss),
+        "task": task.name,
+        **{key: float(value) for key, value in scores.items()},
         "epochs_completed": epochs_done,
         "epochs_requested": config.epochs,
         "stopped_early": epochs_done < config.epochs,
@@ -361,94 +377,29 @@ def _metrics(config, dataset, model, history, test_loss, test_accuracy, replicas
         "schedule": schedule,
         "train_seconds": round(train_seconds, 3),
         "seconds_per_epoch": round(train_seconds / epochs_done, 3) if epochs_done else None,
-        "best_epoch": best_epoch + 1 if best_epoch is not None else None,
-        "best_val_accuracy": best_val,
+        "monitor": {"metric": f"val_{metric}", "mode": mode},
+        "best_epoch": best[0] + 1 if best is not None else None,
+        f"best_val_{metric}": best[1] if best is not None else None,
         "final": final,
         **counts,
         "input_shape": list(dataset.input_shape),
         "params": {"trainable": trainable, "total": total},
-        "diagnosis": kcallbacks.diagnose_history(history),
+        "diagnosis": diagnose_history(history, task.monitor),
     }
 
 
-def _write_outputs(run: RunDir, model, history: dict, metrics: dict) -> None:
+def _write_outputs(run: RunLayout, model, history: dict, metrics: dict, task) -> None:
     from kerascnn.analysis import plots
 
     with atomic_save_path(run.model) as tmp:
         model.save(tmp)
     if history:
-        plots.plot_curves(history, run.curves, title=f"{metrics['model']} on {metrics['dataset']}")
+        plots.plot_curves(history, run.curves, title=f"{metrics['model']} on {metrics['dataset']}",
+                          monitor=task.monitor)
         if "lr" in history:
             plots.plot_lr(history, run.lr_plot, title=f"learning rate ({metrics['schedule']})")
     atomic_write_json(run.metrics, metrics)  # last: its presence marks a finished run
 
 
-def lr_find(
-    model_name: str,
-    dataset="digits",
-    *,
-    out=None,
-    min_lr: float = 1e-6,
-    max_lr: float = 10.0,
-    steps: int = 100,
-    method: str = "steepest",
-    **options,
-) -> dict:
-    """LR range test (Smith 2017) for the model and data a :func:`train` call would use.
-
-    Builds the same model, optimizer and input pipeline as ``train(model_name,
-    dataset, **options)`` (augmentation included), raises the learning rate
-    exponentially from ``min_lr`` to ``max_lr`` over ``steps`` batches with
-    :func:`kerascnn.training.callbacks.lr_range_test`, and plots loss against LR to ``out``
-    (a PNG; optional).
-
-    Returns:
-        The range-test record: ``lrs``, ``losses``, ``smoothed_losses``,
-        ``suggestion`` (the LR to pass as ``lr``), ``min_loss_lr``, ``diverged`` ...
-    """
-    from kerascnn import data, models
-    from kerascnn.training import callbacks
-    from kerascnn.analysis import plots
-    from kerascnn.training.seeding import set_global_seed
-
-    loaded = dataset if not isinstance(dataset, str) else None
-    config = TrainConfig.from_options(model_name, loaded.name if loaded else dataset, **options)
-    models.get_spec(config.model)
-    if out is not None:
-        _check_output_file(out)
-    set_global_seed(config.seed, deterministic=config.deterministic)
-    if loaded is None:
-        loaded = data.load(config.dataset, config.data_dir, download=config.download)
-    (x_train, y_train), _ = _split_validation(loaded, config.validation_split, config.seed)
-    pipeline = data.pipeline(
-        x_train, y_train, batch_size=config.batch_size, shuffle=True, seed=config.seed, augment=config.augment
-    )
-    model = compile_model(config, loaded, x_train, min_lr)
-    record = callbacks.lr_range_test(
-        model, pipeline, min_lr=min_lr, max_lr=max_lr, steps=steps, method=method, verbose=0 if config.quiet else 1
-    )
-    if out is not None:
-        plots.plot_lr_find(
-            record["lrs"],
-            [math.nan if v is None else v for v in record["smoothed_losses"]],
-            record["suggestion"],
-            out,
-            raw_losses=record["losses"],
-            title=f"LR range test: {config.model} on {config.dataset}, {config.optimizer}",
-        )
-    return record
-
-
-def _check_output_file(path) -> None:
-    """Refuse an output file whose folder cannot be written, before any work."""
-    import os
-
-    folder = Path(path).expanduser().resolve().parent
-    existing = folder
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"Cannot write {path}: {existing} is not a writable folder.")
-
-
-__all__ = ["train", "lr_find", "compile_model", "make_optimizer", "TrainResult", "TrainConfig"]
+__all__ = ["train", "compile_model", "make_optimizer", "resolve_task", "split_validation", "TrainResult",
+           "TrainConfig"]

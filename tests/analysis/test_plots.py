@@ -124,12 +124,61 @@ def test_curves_mark_the_epoch_best_keras_keeps(tmp_path, monkeypatch):
     save = plots.save_figure
 
     def capture(fig, path):
-        legends.extend(text.get_text() for ax in fig.axes for text in ax.get_legend().get_texts())
+        legends.extend(text.get_text() for legend in fig.legends for text in legend.get_texts())
         return save(fig, path)
 
     monkeypatch.setattr(plots, "save_figure", capture)
     plots.plot_curves(history, tmp_path / "curves.png")
-    assert [t for t in legends if t.startswith("best")] == ["best validation (epoch 3)"]
+    assert [t for t in legends if t.startswith("best")] == ["best validation accuracy (epoch 3)"]
     legends.clear()
     plots.plot_curves({"loss": history["loss"], "val_loss": history["val_loss"]}, tmp_path / "loss.png")
-    assert [t for t in legends if t.startswith("best")] == ["best validation (epoch 2)"]
+    assert [t for t in legends if t.startswith("best")] == ["best validation loss (epoch 2)"]
+
+
+def _drawn_figures(monkeypatch):
+    """Keep every figure ``save_figure`` writes (drawn, not closed) for inspection."""
+    figures = []
+    save = plots.save_figure
+
+    def keep(fig, path, dpi=120):
+        fig.canvas.draw()
+        figures.append(fig)
+        import matplotlib.pyplot as plt
+
+        with monkeypatch.context() as m:
+            m.setattr(plt, "close", lambda *_: None)
+            return save(fig, path, dpi)
+
+    monkeypatch.setattr(plots, "save_figure", keep)
+    return figures
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda p: plots.plot_curves(HISTORY, p, monitor=("accuracy", "max")),
+        lambda p: plots.plot_schedule({"cosine": [0.1 * (1 - i / 50) for i in range(50)], "constant": [0.1] * 50}, p),
+        lambda p: plots.plot_lr_find([1e-5 * 1.2**i for i in range(60)], [2 - math.tanh(i / 20) for i in range(60)],
+                                     1e-3, p, raw_losses=[2.0] * 60),
+    ],
+    ids=["curves", "schedule", "lr-find"],
+)
+def test_legends_do_not_cover_the_curves(tmp_path, monkeypatch, draw):
+    """Issue 8: legends sat on the data (``loc="best"``); now one figure legend below the axes."""
+    figures = _drawn_figures(monkeypatch)
+    draw(tmp_path / "figure.png")
+    (fig,) = figures
+    assert fig.legends and all(ax.get_legend() is None for ax in fig.axes)
+    legend = fig.legends[0].get_window_extent()
+    for ax in fig.axes:
+        assert not legend.overlaps(ax.get_window_extent()), "the legend covers an axes"
+
+
+def test_curves_mark_the_best_epoch_by_the_monitor(tmp_path, monkeypatch):
+    figures = _drawn_figures(monkeypatch)
+    plots.plot_curves(HISTORY, tmp_path / "acc.png", monitor=("accuracy", "max"))
+    plots.plot_curves(HISTORY, tmp_path / "loss.png", monitor=("loss", "min"))
+    labels = [[t.get_text() for t in fig.legends[0].get_texts()] for fig in figures]
+    assert "best validation accuracy (epoch 3)" in labels[0]  # val_accuracy peaks at 0.84 in epoch 3
+    assert "best validation loss (epoch 3)" in labels[1]  # val_loss is lowest (0.5) in epoch 3
+    assert len(figures[1].axes) == 1  # a loss-monitored task: no accuracy panel

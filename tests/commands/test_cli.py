@@ -60,3 +60,27 @@ def test_bad_option_value_is_one_line_without_usage_block(capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0].startswith("kerascnn summary: error: argument --batch-size")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["summary", "vgg61"], "Unknown model 'vgg61'"),
+        (["train", "vgg61"], "Unknown model 'vgg61'"),
+        (["train", "lenet5", "--dataset", "mnits"], "Unknown dataset 'mnits'"),
+        (["lr-find", "resnet2"], "Unknown model 'resnet2'"),
+        (["export", "seven.jpg"], "seven.jpg"),
+        (["bench", "missing.onnx"], "missing.onnx"),
+        (["predict", "missing.onnx", "x.png"], "missing.onnx"),
+    ],
+)
+def test_mistyped_arguments_are_refused_before_tensorflow_loads(argv, message):
+    """Issue 8: a typo used to cost 4-6 s of TensorFlow start-up before the one-line error."""
+    code = (
+        f"import sys; from kerascnn.cli import main; status = main({argv!r}); "
+        "assert not {'tensorflow', 'keras'} & set(sys.modules), 'TensorFlow was imported'; sys.exit(status)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr

@@ -179,3 +179,44 @@ def test_models_lists_every_registered_model(capsys):
     assert [e["name"] for e in listing] == models.names()
     for entry in listing:
         assert entry["params"] > 0 and entry["macs"] > 0 and entry["paper"] and entry["year"] >= 1998
+
+
+# ------------------------------------------------------------ README zoo table is generated
+
+
+def _readme_zoo_rows() -> dict[str, str]:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    return {line.split("`")[1]: line for line in readme.splitlines() if line.startswith("| `")}
+
+
+def test_readme_zoo_rows_are_the_generated_ones(capsys, monkeypatch):
+    """The README's table is `kerascnn models --markdown`: trainable parameters, not totals (resnet20 has BN)."""
+    monkeypatch.setattr(models, "names", lambda task=None: ["lenet5", "resnet20"])
+    assert main(["models", "--markdown"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[:2] == models_command.MARKDOWN_HEADER.splitlines()
+    rows = _readme_zoo_rows()
+    assert lines[2:] == [rows["lenet5"], rows["resnet20"]]
+    assert "| 269,722 |" in rows["resnet20"]  # trainable; 271,098 in total with BatchNorm statistics
+
+
+@pytest.mark.slow
+def test_readme_zoo_table_is_complete(capsys):
+    assert main(["models", "--markdown"]) == 0
+    generated = capsys.readouterr().out.strip().splitlines()[2:]
+    assert generated == list(_readme_zoo_rows().values())
+
+
+def test_mistyped_model_is_answered_without_tensorflow():
+    code = (
+        "import sys; from kerascnn.cli import main; status = main(['summary', 'vgg61']); "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported TF'; sys.exit(status)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "Unknown model 'vgg61'. Did you mean: vgg19, vgg16, vgg13?" in result.stderr
+
+
+def test_every_family_declares_the_names_it_registers():
+    assert sorted(models.declared_names()) == sorted(models.names())

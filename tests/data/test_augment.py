@@ -182,3 +182,53 @@ def test_augment_preview_bad_input(tmp_path, capsys):
         assert cli.main(["augment-preview", *args]) == 2
         assert capsys.readouterr().err.count("\n") == 1
     assert not any(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------- label safety and TF-free parsing
+
+
+@pytest.mark.parametrize("dataset", ["digits", "mnist", "omniglot", "svhn_cropped"])
+def test_mirroring_digits_or_letters_is_warned(dataset):
+    """Issue 8: --augment flip on digits/letters was accepted without a word (a mirrored 2 is not a 2)."""
+    warning = augment.mirror_warning("crop,flip", dataset)
+    assert warning and "\n" not in warning and "flip" in warning and dataset in warning
+    augment.parse(warning.rsplit("--augment ", 1)[1].rstrip("."))  # the suggested spec is valid
+    assert augment.mirror_warning("crop,rotate:10", dataset) is None
+
+
+def test_mirroring_photos_is_fine():
+    assert augment.mirror_warning("flip,crop", "cifar10") is None
+    assert augment.mirror_warning("flip", "folder:/photos") is None
+    assert augment.mirror_warning(None, "mnist") is None
+
+
+def test_augment_preview_warns_about_mirrored_digits(tmp_path, capsys):
+    from kerascnn import cli
+
+    out = tmp_path / "grid.png"
+    assert cli.main(["augment-preview", "--dataset", "digits", "--augment", "flip", "--samples", "2",
+                     "--variants", "2", "--out", str(out)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "warning:" in err[0] and "digits or letters" in err[0]
+
+
+def test_parsing_and_its_errors_import_no_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from kerascnn.core.errors import UsageError\n"
+        "from kerascnn.data import augment\n"
+        "assert augment.parse('flip,rotate:15') == [('flip', None), ('rotate', 15.0)]\n"
+        "for spec in ('flop', 'rotate:999', 'flip:3', 'crop,crop'):\n"
+        "    try:\n"
+        "        augment.parse(spec)\n"
+        "    except UsageError:\n"
+        "        pass\n"
+        "    else:\n"
+        "        raise SystemExit(spec)\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,10 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from kerascnn import cli  # noqa: E402
-from kerascnn.core.errors import UsageError  # noqa: E402
+from kerascnn.core.errors import DataNotFoundError, UsageError  # noqa: E402
 from kerascnn.export import CALIBRATION_SAMPLES, export_model, parity, tflite  # noqa: E402
+from kerascnn.tasks.base import Task  # noqa: E402
+from kerascnn.tasks.classification import Classification  # noqa: E402
 
 ALL_PRECISIONS = "none,fp16,dynamic,int8"
 
@@ -96,6 +99,12 @@ def test_manifest_lists_every_supported_artifact_with_its_hash(exported):
     assert (out / "labels.txt").read_text().split() == manifest["class_names"]
     assert manifest["calibration"]["dataset"] == "digits"
     assert manifest["calibration"]["samples"] == CALIBRATION_SAMPLES
+    # The run's config.json names no task (written before tasks existed): the default one.
+    assert manifest["task"] == "classification"
+    from kerascnn import data
+
+    assert manifest["input_mean"] == pytest.approx(float(data.load("digits").x_train.mean()))
+    assert manifest["verification"]["fp32_tolerance"] == 1e-4
     assert manifest["verification"]["reference_varies"] is True
     for package in ("tensorflow", "keras", "onnx", "onnxruntime", "tf2onnx", "ai_edge_litert"):
         assert manifest["versions"][package]
@@ -217,6 +226,7 @@ def test_existing_folder_needs_force_and_survives_a_failed_export(run_dir, tmp_p
     manifest = export_model(run_dir, formats="onnx", quantize="none", calibration="random", out=out, force=True)
     assert sorted(p.name for p in out.iterdir()) == ["labels.txt", "manifest.json", "model.onnx"]
     assert manifest["verification"]["inputs"].startswith("uniform random")
+    assert manifest["input_mean"] is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
@@ -259,6 +269,7 @@ def test_cli_bad_inputs_are_one_line_errors_without_output(run_dir, tmp_path, ca
     assert "mnist" in err
     assert "not supported" in _cli_error(capsys, [model, "--formats", "onnx", "--quantize", "fp16", "--out", str(out)])
     assert "opset >= 13" in _cli_error(capsys, [model, "--formats", "onnx", "--opset", "11", "--out", str(out)])
+    assert "Did you mean: classification" in _cli_error(capsys, [model, "--task", "clasification", "--out", str(out)])
     assert not out.exists()
 
 
@@ -279,3 +290,178 @@ def test_cli_sample_counts(run_dir, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["calibration"]["samples"] == 40
     assert manifest["artifacts"][0]["parity"]["samples"] == 20
+
+
+def _sha256s(folder: Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("model*"))}
+
+
+def test_same_model_exports_to_identical_bytes(run_dir, tmp_path):
+    # tf2onnx numbers the names it makes from a process-wide counter and records the traced
+    # function's name: a second export in the same process used to give a different model.onnx.
+    options = dict(formats="tflite,onnx", quantize="none,int8", samples=20, calibration_samples=20)
+    first = export_model(run_dir, out=tmp_path / "first", **options)
+    second = export_model(run_dir, out=tmp_path / "second", **options)
+    assert _sha256s(tmp_path / "first") == _sha256s(tmp_path / "second")
+    assert set(_sha256s(tmp_path / "first")) == {"model.onnx", "model_int8.onnx", "model.tflite", "model_int8.tflite"}
+    assert [a["sha256"] for a in first["artifacts"]] == [a["sha256"] for a in second["artifacts"]]
+
+
+def test_int8_conversion_prints_nothing_to_the_terminal(run_dir, tmp_path, capfd):
+    export_model(run_dir, formats="tflite", quantize="int8", samples=10, calibration_samples=10, out=tmp_path / "out")
+    out, err = capfd.readouterr()
+    assert "fully_quantize" not in out + err
+    assert "inference_type" not in out + err
+
+
+def test_export_folder_gets_the_usual_permissions(run_dir, tmp_path):
+    old = os.umask(0o002)
+    try:
+        export_model(run_dir, formats="onnx", quantize="none", calibration="random", samples=4, out=tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o775  # not mkdtemp's 0700
+    for path in (tmp_path / "out").iterdir():
+        assert path.stat().st_mode & 0o777 == 0o664, path.name
+
+
+def test_cli_on_an_unfinished_run_says_how_to_resume_or_export(run_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    command = "kerascnn train lenet5 --dataset digits --epochs 20"
+    (run / "config.json").write_text(json.dumps({"task": "classification", "command": command}))
+    (run / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,1.0,0.6,1.0\n1,0.7,0.8,0.9,0.5\n")
+    (run / "best.keras").write_bytes((run_dir / "model.keras").read_bytes())
+    err = _cli_error(capsys, [str(run), "--out", str(tmp_path / "out")])
+    assert f"{run} is an unfinished training run (best.keras from epoch 2, no model.keras)" in err
+    assert f"`{command} --resume --run-dir {run}`" in err and f"or export {run / 'best.keras'}" in err
+    assert cli.main(["export", str(run / "best.keras"), "--formats", "onnx", "--quantize", "none", "--samples", "4",
+                     "--out", str(tmp_path / "out")]) == 0  # fmt: skip
+
+
+class _OnnxOnlyClassification(Classification):
+    name = "onnx-only-classification"
+    formats = ("onnx",)
+
+
+def test_the_task_decides_the_formats(run_dir, tmp_path):
+    task = _OnnxOnlyClassification()
+    with pytest.raises(UsageError, match="onnx-only-classification.*tflite|tflite.*onnx-only-classification") as err:
+        export_model(run_dir, task=task, formats="tflite,onnx", out=tmp_path / "refused")
+    assert "\n" not in str(err.value)
+    manifest = export_model(run_dir, task=task, quantize="none", samples=8, out=tmp_path / "out")
+    assert manifest["task"] == "onnx-only-classification"
+    assert [a["file"] for a in manifest["artifacts"]] == ["model.onnx"]
+    assert not (tmp_path / "refused").exists()
+
+
+def test_the_run_folder_names_the_task(run_dir, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.keras").write_bytes((run_dir / "model.keras").read_bytes())
+    (run / "config.json").write_text(json.dumps({"task": "clasification", "train": {"dataset": "digits"}}))
+    with pytest.raises(UsageError, match="Did you mean: classification"):
+        export_model(run, out=tmp_path / "out")
+    with pytest.raises(UsageError, match="Unknown task"):
+        export_model(run_dir, task="segmentation", out=tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataNotFoundError, match="no model.keras .not a kerascnn run folder"):
+        export_model(tmp_path / "empty", out=tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "run"]
+
+
+class _AnyTask(Task):
+    """A task with only the base behaviour: the model's own signature, random inputs, max |diff|."""
+
+    name = "any-test-task"
+
+
+def _token_model():
+    """Token ids (T,) int32 -> embedding -> 1D conv -> softmax."""
+    inputs = keras.Input((16,), dtype="int32", name="tokens")
+    x = keras.layers.Embedding(256, 8)(inputs)
+    x = keras.layers.Conv1D(4, 3, activation="relu")(x)
+    x = keras.layers.GlobalMaxPooling1D()(x)
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+
+
+def _volume_model():
+    """A volume (D, H, W, C) -> 3D conv -> softmax."""
+    inputs = keras.Input((4, 6, 6, 1), name="volume")
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.Conv3D(4, 3, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling3D()(x)
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+
+
+@pytest.mark.parametrize(
+    "build, formats, shape, dtype",
+    [(_token_model, "tflite,onnx", [None, 16], "int32"), (_volume_model, "onnx", [None, 4, 6, 6, 1], "float32")],
+    ids=["token-ids", "volume"],
+)
+def test_any_input_rank_and_dtype_exports_with_the_models_signature(tmp_path, build, formats, shape, dtype):
+    keras.utils.set_random_seed(0)
+    build().save(tmp_path / "model.keras")
+    manifest = export_model(
+        tmp_path / "model.keras", task=_AnyTask(), formats=formats, quantize="none", samples=16, out=tmp_path / "out"
+    )
+    assert manifest["task"] == "any-test-task" and manifest["input_mean"] is None
+    assert manifest["verification"]["reference_varies"] is True
+    for item in manifest["artifacts"]:
+        assert item["input"]["shape"] == shape and item["input"]["dtype"] == dtype, item["file"]
+        assert set(item["parity"]) == {"max_abs_diff", "samples"}
+        assert item["parity"]["max_abs_diff"] <= 1e-4
+
+
+def _tf2onnx_like_graph(offset: int):
+    """A graph named the way tf2onnx names nodes, with its name counter at ``offset``."""
+    from onnx import TensorProto, helper
+
+    shape = helper.make_tensor_value_info("input", TensorProto.FLOAT, [f"unk__{offset}", 4])
+    out = helper.make_tensor_value_info("output", TensorProto.FLOAT, [f"unk__{offset + 1}", 4])
+    axes = helper.make_tensor(f"const_axes__{offset + 2}", TensorProto.INT64, [1], [0])
+    nodes = [
+        helper.make_node("Unsqueeze", ["input", axes.name], [f"Unsqueeze__{offset + 3}:0"], name=f"Unsqueeze__{offset + 3}"),
+        helper.make_node("Squeeze", [f"Unsqueeze__{offset + 3}:0", axes.name], ["output"], name="model/Squeeze"),
+    ]
+    graph = helper.make_graph(nodes, "tf2onnx", [shape], [out], [axes], doc_string=f"converted from b'__inference_{offset}'")
+    return helper.make_model(graph, producer_name="tf2onnx")
+
+
+def test_canonical_names_remove_the_exporting_processs_history():
+    from kerascnn.export.onnx import canonical_names
+
+    first, later = _tf2onnx_like_graph(3), _tf2onnx_like_graph(97)
+    assert first.SerializeToString() != later.SerializeToString()
+    for proto in (first, later):
+        canonical_names(proto)
+    assert first.SerializeToString() == later.SerializeToString()
+    names = [n.name for n in first.graph.node] + [i.name for i in first.graph.initializer]
+    assert names == ["Unsqueeze__0", "model/Squeeze", "const_axes__1"]  # numbered in order of appearance
+    assert first.graph.doc_string == ""
+    assert [d.dim_param for d in first.graph.input[0].type.tensor_type.shape.dim] == ["unk__2", ""]
+
+
+def test_bad_requests_are_refused_before_tensorflow_loads(run_dir, tmp_path):
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    (unfinished / "config.json").write_text("{}")
+    code = f"""
+import sys
+from kerascnn.core.errors import UsageError
+from kerascnn.export import plan_export
+for kwargs in ({{"formats": "tflit"}}, {{"quantize": "int4"}}, {{"task": "clasification"}}, {{"model_path": {str(unfinished)!r}}}):
+    try:
+        plan_export(**{{"model_path": {str(run_dir)!r}, **kwargs}})
+    except UsageError as err:
+        print(err)
+    else:
+        raise SystemExit(f"accepted {{kwargs}}")
+assert not {{"tensorflow", "keras"}} & set(sys.modules), "imported TensorFlow"
+"""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Did you mean: tflite" in result.stdout and "unfinished training run" in result.stdout

@@ -17,7 +17,8 @@ from kerascnn.core.errors import UsageError
 from kerascnn.models.common import intermediate_outputs
 from kerascnn.models.densenet import densenet
 from kerascnn.models.mobilenet import make_divisible, mobilenet_v1, mobilenet_v2
-from kerascnn.models.resnet import ZeroPadShortcut, cifar_resnet, preact_resnet, resnet, resnext, wide_resnet
+from kerascnn.nn.layers import ZeroPadShortcut
+from kerascnn.models.resnet import cifar_resnet, preact_resnet, resnet, resnext, wide_resnet
 from kerascnn.models.senet import se_resnet
 from kerascnn.models.squeezenet import squeezenet
 

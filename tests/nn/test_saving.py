@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 
@@ -64,3 +66,27 @@ def test_missing_and_broken_files_fail_in_one_line(tmp_path, saved_resnet20):
     other.write_bytes(b"x")
     with pytest.raises(UsageError, match="ending in .keras"):
         load_model(other)
+
+
+def test_unfinished_run_folder_says_how_to_resume_or_export(tmp_path, saved_resnet20):
+    run = tmp_path / "run"
+    run.mkdir()
+    command = "kerascnn train lenet5 --dataset digits --epochs 9"
+    (run / "config.json").write_text(json.dumps({"task": "classification", "command": command}))
+    with pytest.raises(DataNotFoundError, match="saved no model yet") as err:
+        resolve_model_path(run)  # killed during the first epoch
+    assert f"`{command} --resume --run-dir {run}`" in str(err.value)
+
+    # Killed after epoch 3 of 9; val_accuracy peaked at epoch 2, so best.keras holds epoch 2.
+    (run / "history.csv").write_text(
+        "epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,1.0,0.6,1.0\n1,0.7,0.8,0.9,0.5\n2,0.8,0.6,0.85,0.6\n"
+    )
+    shutil.copyfile(saved_resnet20[0], run / "best.keras")
+    with pytest.raises(DataNotFoundError) as err:
+        load_model(run)
+    message = str(err.value)
+    assert "\n" not in message
+    assert f"{run} is an unfinished training run (best.keras from epoch 2, no model.keras)" in message
+    assert f"resume it with `{command} --resume --run-dir {run}`" in message
+    assert message.endswith(f"or export {run / 'best.keras'}.")
+    assert resolve_model_path(run / "best.keras") == run / "best.keras"

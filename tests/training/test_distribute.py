@@ -116,3 +116,39 @@ def test_two_workers_on_loopback_stay_in_sync(tmp_path):
         assert (run / name).is_file(), name
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["replicas"] == 2 and metrics["strategy"] == "multiworker" and metrics["epochs_completed"] == 1
+
+
+def test_custom_loop_trains_on_the_tasks_per_example_objective():
+    """The multi-worker loop has no objective of its own: loss and metrics come from task.per_example."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from kerascnn.tasks.classification import Classification
+    from kerascnn.training import custom_loop
+
+    class WithErrorRate(Classification):
+        name = "with_error_rate"
+
+        def per_example(self, labels, outputs):
+            out = super().per_example(labels, outputs)
+            out["error_rate"] = 1.0 - out["accuracy"]
+            return out
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    optimizer = keras.optimizers.SGD(0.1)
+    optimizer.build(model.trainable_variables)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    task = WithErrorRate()
+    history = custom_loop.fit(tf.distribute.get_strategy(), model, optimizer, data, task=task, epochs=2,
+                              validation_dataset=data, verbose=False)
+    assert {"loss", "accuracy", "error_rate", "val_loss", "val_accuracy", "val_error_rate", "lr"} <= set(history)
+    np.testing.assert_allclose(np.add(history["accuracy"], history["error_rate"]), 1.0, rtol=1e-6)
+    model.compile(loss=task.loss(), metrics=task.metrics())  # the same objective, through Keras
+    scores = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert history["val_loss"][-1] == pytest.approx(scores["loss"], rel=1e-5)
+    assert history["val_accuracy"][-1] == pytest.approx(scores["accuracy"], rel=1e-6)

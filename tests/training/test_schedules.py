@@ -1,15 +1,20 @@
-"""kerascnn.training.schedules: closed-form values, spec parsing, errors, serialisation in a saved model."""
+"""kerascnn.training.schedules: closed-form values, spec parsing (once, without TensorFlow), errors,
+the listing from the table, serialisation in a saved model (kerascnn.nn.schedules)."""
 
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import pytest
 
-from kerascnn.training import schedules
+from kerascnn import cli
 from kerascnn.core.errors import UsageError
+from kerascnn.nn.schedules import CYCLICAL_MODES, CyclicalLearningRate
+from kerascnn.training import schedules
 
 LR = 0.1
 SPE = 10  # steps per epoch
@@ -101,9 +106,10 @@ def test_exp_range_decays_the_amplitude_by_gamma_per_epoch():
 
 def test_cyclical_layer_validates_arguments():
     with pytest.raises(ValueError, match="mode"):
-        schedules.CyclicalLearningRate(0.01, 0.1, 10, mode="sine")
+        CyclicalLearningRate(0.01, 0.1, 10, mode="sine")
     with pytest.raises(ValueError, match="maximal_learning_rate"):
-        schedules.CyclicalLearningRate(0.2, 0.1, 10)
+        CyclicalLearningRate(0.2, 0.1, 10)
+    assert schedules.CYCLICAL_MODES == CYCLICAL_MODES  # the spec table and the layer accept the same modes
 
 
 def test_parse_syntax_aliases_and_resolve_defaults():
@@ -168,6 +174,79 @@ def test_describe_lists_every_schedule():
     text = schedules.describe()
     for name in schedules.names():
         assert f"\n{name}" in text
+
+
+def test_describe_lists_every_parameter_with_its_default():
+    text = schedules.describe()
+    for name in schedules.names():
+        for key, param in schedules.get_spec(name).params.items():
+            assert f"  {key:<11}{param.help}; default {param.describe_default()}" in text, (name, key)
+    assert "default ceil(epochs / 3)" in text and "default 0.1 " in text
+
+
+def test_schedule_help_lists_the_parameters(capsys):
+    """``kerascnn train --help`` points here for the parameters (issue 8): they must be listed."""
+    with pytest.raises(SystemExit):
+        cli.main(["schedule", "--help"])
+    out = capsys.readouterr().out
+    assert "warmup" in out and "step_size" in out and "patience" in out and "default" in out
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    assert "kerascnn schedule list" in capsys.readouterr().out
+
+
+def test_a_spec_is_parsed_into_one_schedule_object():
+    schedule = schedules.parse("Step : every=2")
+    assert isinstance(schedule, schedules.Schedule) and schedule == ("step", {"every": 2.0})
+    assert schedules.parse(schedule) is schedule  # no second parse
+    assert str(schedule) == "step:every=2" and schedules.parse(str(schedule)) == schedule
+    assert not schedule.is_callback and schedules.parse("plateau").is_callback
+    assert not schedule.uses_run_length and schedules.parse("step").uses_run_length  # default `every`: epochs / 3
+    assert schedules.parse("cosine").uses_run_length and not schedules.parse("constant").uses_run_length
+    assert schedule.resolve(9) == ("step", {"every": 2.0, "factor": 0.1})
+
+
+def test_train_config_parses_the_schedule_once(monkeypatch):
+    from kerascnn.training.config import TrainConfig
+
+    calls = []
+    parse = schedules.parse
+    monkeypatch.setattr(schedules, "parse", lambda text: calls.append(text) or parse(text))
+    config = TrainConfig.from_options("lenet5", "digits", schedule="step:every=2", epochs=4)
+    config.command_line(), config.to_dict(), config.comparable()
+    assert calls.count("step:every=2") == 1 and config.schedule == ("step", {"every": 2.0})
+    assert config.to_dict()["schedule"] == "step:every=2"
+    with pytest.raises(UsageError, match="warm-up must be shorter"):
+        TrainConfig.from_options("lenet5", "digits", schedule="cosine:warmup=3", epochs=3)
+
+
+ERROR_PATHS_WITHOUT_TENSORFLOW = """
+import sys
+from kerascnn.core.errors import UsageError
+from kerascnn.data import augment
+from kerascnn.training import schedules
+from kerascnn.training.config import TrainConfig
+bad = [lambda: schedules.parse("cosnie"), lambda: schedules.parse("step:factor=2"),
+       lambda: schedules.build("step:evry=1", initial_lr=0.1, steps_per_epoch=1, epochs=1),
+       lambda: augment.parse("flop"), lambda: augment.parse("rotate:999"), lambda: augment.build("zoom:x", (8, 8, 1)),
+       lambda: TrainConfig.from_options("lenet5", "digits", schedule="step:every=0"),
+       lambda: TrainConfig.from_options("lenet5", "digits", augment="sharpen"),
+       lambda: TrainConfig.from_options("lenet5", "digits", optimizer="adamax")]
+for call in bad:
+    try:
+        call()
+    except UsageError:
+        pass
+    else:
+        raise SystemExit("no error")
+assert augment.mirror_warning("flip", "mnist")
+assert "tensorflow" not in sys.modules and "keras" not in sys.modules, "imported TensorFlow"
+"""
+
+
+def test_error_paths_of_the_spec_parsers_import_no_tensorflow():
+    done = subprocess.run([sys.executable, "-c", ERROR_PATHS_WITHOUT_TENSORFLOW], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 @pytest.mark.parametrize(

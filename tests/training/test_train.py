@@ -1,11 +1,12 @@
-"""Training: the run directory, raw-pixel models, determinism, resume after SIGKILL,
-transfer learning (frozen BatchNorm), weight penalties and the CLI's bad-input handling."""
+"""Training: the run directory, raw-pixel models, determinism, resume after SIGKILL or Ctrl-C, longer runs,
+the Task seam, transfer learning (frozen BatchNorm), weight penalties and the CLI's bad-input handling."""
 
 from __future__ import annotations
 
 import csv
 import json
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -51,17 +52,20 @@ def test_run_dir_has_every_file_and_documented_keys(digits_run):
     for key in METRIC_KEYS:
         assert key in metrics, key
     assert metrics["epochs_completed"] == 2 and metrics["replicas"] == 1
-    assert metrics["diagnosis"]["verdict"] in ("healthy", "underfitting", "overfitting", "lr_too_low")
+    assert metrics["diagnosis"]["verdict"] in ("healthy", "underfitting", "still_improving", "lr_too_low")
+    assert metrics["task"] == "classification" and metrics["monitor"] == {"metric": "val_accuracy", "mode": "max"}
+    assert metrics["best_val_accuracy"] == max(float(r["val_accuracy"]) for r in _history_rows(run / "history.csv"))
     assert 0.3 < metrics["test_accuracy"] <= 1.0  # 2 epochs on 1,293 images: far above chance (0.1)
     rows = _history_rows(run / "history.csv")
     assert [int(r["epoch"]) for r in rows] == [0, 1]
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr"} <= set(rows[0])
     config = json.loads((run / "config.json").read_text())
+    assert config["task"] == "classification"
     assert config["train"]["seed"] == 0 and config["train"]["augment"] == "translate:0.1"
     assert {"tensorflow", "keras", "kerascnn", "python"} <= set(config["versions"])
     assert config["command"].startswith("kerascnn train lenet5 --dataset digits")
     assert not (run / "backup").exists()  # BackupAndRestore cleans up after a finished run
-    from kerascnn.training.trainer import tensorboard_available
+    from kerascnn.training.callbacks import tensorboard_available
 
     assert (run / "logs").is_dir() == tensorboard_available()  # TensorBoard needs the tensorboard package
 
@@ -131,9 +135,15 @@ def test_existing_run_dir_is_not_clobbered(digits_run):
     before = {p.name: p.read_bytes() for p in digits_run.run_dir.iterdir() if p.is_file()}
     with pytest.raises(UsageError, match="not empty"):
         train("lenet5", "digits", epochs=2, run_dir=digits_run.run_dir, seed=0, quiet=True)
-    with pytest.raises(UsageError, match="different configuration: epochs"):
-        train("lenet5", "digits", epochs=3, run_dir=digits_run.run_dir, seed=0, quiet=True,
+    with pytest.raises(UsageError, match="different configuration: epochs"):  # epochs may only grow
+        train("lenet5", "digits", epochs=1, run_dir=digits_run.run_dir, seed=0, quiet=True,
               augment="translate:0.1", resume=True)
+    with pytest.raises(UsageError, match="different configuration: batch_size"):
+        train("lenet5", "digits", epochs=3, run_dir=digits_run.run_dir, seed=0, quiet=True, batch_size=32,
+              augment="translate:0.1", resume=True)
+    with pytest.raises(UsageError, match="different task"):
+        train("lenet5", "digits", epochs=3, run_dir=digits_run.run_dir, seed=0, quiet=True,
+              augment="translate:0.1", resume=True, task=_RenamedTask())
     with pytest.raises(UsageError, match="already finished"):
         train("lenet5", "digits", epochs=2, run_dir=digits_run.run_dir, seed=0, quiet=True,
               augment="translate:0.1", resume=True)
@@ -184,15 +194,144 @@ def test_resume_after_sigkill_finishes_with_one_row_per_epoch(tmp_path):
 
 def test_resume_trims_rows_written_after_the_last_backup(tmp_path):
     """A kill between the CSV row and the backup leaves an extra row; resume drops it."""
-    from kerascnn.training.rundir import RunDir, completed_epochs, trim_history
+    from kerascnn.core.layout import RunLayout
+    from kerascnn.training.rundir import completed_epochs, trim_history
 
-    run = RunDir(tmp_path)
+    run = RunLayout(tmp_path)
     (tmp_path / "backup").mkdir()
     (tmp_path / "backup" / "training_metadata.json").write_text('{"epoch": 2, "batch": 0}')
     run.history.write_text("epoch,loss\n0,1.0\n1,0.5\n2,0.4\n")
     assert completed_epochs(run) == 2
     assert trim_history(run, 2) == 2
     assert run.history.read_text() == "epoch,loss\n0,1.0\n1,0.5\n"
+
+
+def _quick(*extra):
+    """A few-step LeNet-5 run on the embedded digits, as command-line arguments."""
+    return ["train", "lenet5", "--dataset", "digits", "--seed", "0", "--steps-per-epoch", "4", "--quiet", *extra]
+
+
+def test_ctrl_c_prints_the_command_that_resumes(tmp_path, capsys, monkeypatch):
+    """Issue 8: Ctrl-C said only "interrupted"; now it prints the exact --resume command, which finishes the run."""
+    import keras
+
+    from kerascnn.training import trainer
+
+    class CtrlC(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 1 and batch == 2:
+                raise KeyboardInterrupt
+
+    make_callbacks = trainer._callbacks
+    monkeypatch.setattr(trainer, "_callbacks", lambda *a, **k: make_callbacks(*a, **k) + [CtrlC()])
+    run = tmp_path / "run dir"
+    assert cli.main([*_quick("--epochs", "3"), "--run-dir", str(run)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "interrupted" in err[0], err
+    command = err[0].split("with: ", 1)[1]
+    assert command.startswith("kerascnn train lenet5") and command.endswith(f"--run-dir {shlex.quote(str(run))} --resume")
+    assert not (run / "metrics.json").exists() and (run / "backup").is_dir()
+
+    monkeypatch.setattr(trainer, "_callbacks", make_callbacks)
+    assert cli.main(shlex.split(command)[1:]) == 0
+    assert [int(r["epoch"]) for r in _history_rows(run / "history.csv")] == [0, 1, 2]
+    assert json.loads((run / "metrics.json").read_text())["resumed_at_epoch"] == 1
+
+
+def test_a_finished_run_trains_longer_with_more_epochs(tmp_path, capsys):
+    """Issue 8: --resume --epochs N on a finished run was refused; now it continues from model.keras."""
+    run = tmp_path / "run"
+    assert cli.main([*_quick("--epochs", "2"), "--run-dir", str(run)]) == 0
+    first = json.loads((run / "metrics.json").read_text())
+    capsys.readouterr()
+    assert cli.main([*_quick("--epochs", "3"), "--run-dir", str(run), "--resume"]) == 0
+    out, err = capsys.readouterr()
+    assert "after 3 epochs" in out
+    assert "cosine schedule is recomputed for 3 epochs instead of 2" in err
+    rows = _history_rows(run / "history.csv")
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs_completed"] == 3 and metrics["resumed_at_epoch"] == 2
+    assert metrics["train_seconds"] > first["train_seconds"]
+    config = json.loads((run / "config.json").read_text())
+    assert config["train"]["epochs"] == 3 and config["extended"] == [{"from_epochs": 2, "to_epochs": 3, "at_epoch": 2}]
+    assert "--epochs 3" in config["command"]
+    # The first epoch of the extension continued from the trained weights, not from scratch.
+    assert float(rows[2]["loss"]) < float(rows[0]["loss"])
+
+
+# --------------------------------------------------------------------------- the Task seam
+
+
+from kerascnn.tasks.classification import Classification  # noqa: E402
+
+
+class _RenamedTask(Classification):
+    name = "renamed_classification"
+
+
+class _LossMonitoredTask(Classification):
+    """A user-defined Task: the best epoch by the lowest validation loss, its own headline."""
+
+    name = "loss_monitored"
+    monitor = ("loss", "min")
+
+    def headline(self, metrics):
+        return f"test loss only: {metrics['test_loss']:.3f}"
+
+
+def test_a_user_defined_task_drives_the_trainer(tmp_path):
+    from kerascnn.training import train
+
+    result = train("lenet5", "digits", task=_LossMonitoredTask(), epochs=2, steps_per_epoch=3,
+                   run_dir=tmp_path / "run", seed=0, quiet=True)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["task"] == "loss_monitored" and metrics["monitor"] == {"metric": "val_loss", "mode": "min"}
+    assert metrics["best_val_loss"] == min(result.history["val_loss"])
+    assert metrics["best_epoch"] == 1 + int(np.argmin(result.history["val_loss"]))
+    assert "test_accuracy" in metrics and "test_loss" in metrics
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["task"] == "loss_monitored"
+    assert result.summary().startswith("lenet5 on digits: test loss only: ")
+
+
+def test_a_model_without_a_task_is_one_line(capsys, tmp_path):
+    """facenet_nn1 is an embedding model: say so, instead of failing on `classes=`."""
+    assert cli.main(["train", "facenet_nn1", "--run-dir", str(tmp_path / "run"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "facenet_nn1" in err and "'embedding'" in err, err
+    assert not (tmp_path / "run").exists()
+    from kerascnn.training import train
+
+    with pytest.raises(UsageError, match="Unknown task 'regression'"):
+        train("lenet5", "digits", task="regression", run_dir=tmp_path / "run")
+
+
+def test_data_dir_without_dataset_is_refused(capsys, tmp_path):
+    """Issue 8: --data-dir alone silently trained on the embedded digits."""
+    assert cli.main(["train", "lenet5", "--data-dir", str(tmp_path), "--run-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--data-dir" in err and "--dataset" in err, err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("dataset, warned", [("digits", True), ("mnist", True), ("cifar10", False)])
+def test_flipping_digits_or_letters_is_warned(dataset, warned, capsys, tmp_path, monkeypatch):
+    from kerascnn.training import trainer
+
+    def stop(*args, **kwargs):
+        raise UsageError("stopped before training")
+
+    monkeypatch.setattr(trainer, "train", stop)
+    assert cli.main(["train", "lenet5", "--dataset", dataset, "--augment", "crop,flip",
+                     "--run-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    warnings = [line for line in err if "warning:" in line]
+    assert len(warnings) == (1 if warned else 0), err
+    if warned:
+        assert "flip" in warnings[0] and "digits or letters" in warnings[0]
 
 
 @pytest.fixture(scope="module")
@@ -323,7 +462,7 @@ def test_cli_missing_data_and_bad_run_dir(capsys, tmp_path, monkeypatch):
 def test_cli_resume_with_other_config_is_refused(digits_run, capsys):
     before = (digits_run.run_dir / "config.json").read_bytes()
     status = cli.main(["train", "lenet5", "--dataset", "digits", "--epochs", "5", "--seed", "0",
-                       "--run-dir", str(digits_run.run_dir), "--resume", "--quiet"])
+                       "--batch-size", "32", "--run-dir", str(digits_run.run_dir), "--resume", "--quiet"])
     assert status == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "different configuration" in err
