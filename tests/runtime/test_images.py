@@ -130,3 +130,14 @@ def test_no_warning_callback_is_silent(drawings, capsys):
     load_image(drawings["blank"], (24, 20, 1), input_mean=MNIST_MEAN)
     assert capsys.readouterr().err == ""
 
+
+
+def test_an_enlarged_digit_reads_back_as_the_original_pixels(tmp_path):
+    """The quickstart saves 8x8 digits enlarged 8x (nearest) so they can be seen; predict shrinks them exactly."""
+    from PIL import Image
+
+    from kerascnn.runtime.images import load_image
+
+    digit = np.random.default_rng(3).integers(0, 256, (8, 8), dtype=np.uint8)
+    Image.fromarray(digit).resize((64, 64), Image.Resampling.NEAREST).save(tmp_path / "big.png")
+    np.testing.assert_array_equal(load_image(tmp_path / "big.png", (8, 8, 1))[..., 0], digit.astype("float32"))

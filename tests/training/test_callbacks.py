@@ -10,25 +10,11 @@ import pytest
 
 from kerascnn.training import callbacks, schedules
 from kerascnn.training import diagnosis as diagnosis_module
+from training_helpers import tiny_model
 
 # --------------------------------------------------------------------------- tiny problem
 
 
-@pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(128, 8)).astype("float32")
-    y = (x @ rng.normal(size=(8, 3))).argmax(axis=1)
-    return x, y
-
-
-def tiny_model(optimizer, seed=0):
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
-        [keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(3, activation="softmax")]
-    )
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
 
 
 # --------------------------------------------------------------------------- LR logger
