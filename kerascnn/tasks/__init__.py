@@ -5,19 +5,21 @@
     ('accuracy', 'max')
 
 A new kind of problem is a new module here that defines a :class:`Task` subclass
-and a module-level ``TASK``, named in :data:`_TASK_MODULES`; or, from outside the
-package, ``tasks.register(MyTask())``. Importing this package imports no TensorFlow.
+and a module-level ``TASK`` (found automatically: every module of this package but
+``base``); or, from outside the package, ``tasks.register(MyTask())``. Importing
+this package imports no TensorFlow.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from kerascnn.core.errors import UsageError, unknown_name_message
 from kerascnn.tasks.base import Task
 
-#: Built-in task modules, imported on first use; each defines ``TASK``.
-_TASK_MODULES = ("classification",)
+#: Modules of this package that define no ``TASK``.
+_NOT_TASKS = {"base"}
 #: Task assumed for artifacts and run folders that name none (written before tasks existed).
 DEFAULT = "classification"
 
@@ -29,8 +31,9 @@ def _load_builtin() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        for module in _TASK_MODULES:
-            register(importlib.import_module(f"kerascnn.tasks.{module}").TASK)
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
+            if info.name not in _NOT_TASKS:
+                register(importlib.import_module(f"{__name__}.{info.name}").TASK)
 
 
 def register(task: Task, *, replace: bool = False) -> Task:
@@ -60,7 +63,7 @@ def get(name: str | None, *, model: str | None = None) -> Task:
     if name not in _REGISTRY:
         if model is not None:
             raise UsageError(
-                f"Model {model!r} is a {name!r} model, and no {name!r} task is available yet "
+                f"Model {model!r} has the task {name!r}, and no {name!r} Task is available yet "
                 f"(tasks: {', '.join(_REGISTRY)})."
             )
         raise UsageError(unknown_name_message("task", name, _REGISTRY))

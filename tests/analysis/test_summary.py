@@ -255,3 +255,11 @@ def test_shapes_only_leaves_no_variables_to_initialise_later():
         model = models.build("vgg11")
         assert {id(w) for w in model.weights} <= {id(v) for v in pending()}  # created without values
     assert len(pending()) == before  # a later StatelessScope exit will not fill 133 M weights
+
+
+def test_printing_a_summary_prints_the_lecture_table():
+    """Issue 8: ``print(summarize(model))`` showed a dataclass repr instead of the table."""
+    model = models.build("lenet5")
+    table = summarize(model)
+    assert str(table) == table.format_table()
+    assert "Layer" in str(table) and "MACs:" in str(table) and "ModelSummary(" not in str(table)

@@ -169,5 +169,5 @@ assert not {{'tensorflow', 'keras'}} & set(sys.modules), 'imported TensorFlow'
 def test_a_model_whose_task_is_missing_says_so_in_one_line():
     from kerascnn.core.errors import UsageError
 
-    with pytest.raises(UsageError, match=r"facenet_nn1.*'embedding'.*no 'embedding' task"):
+    with pytest.raises(UsageError, match=r"facenet_nn1.*'embedding'.*no 'embedding' Task"):
         tasks.for_model("facenet_nn1")
