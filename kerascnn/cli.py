@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quickstart": ("quickstart", "train LeNet-5 on the bundled digits, export, verify, benchmark, predict"),
     "models": ("models", "list every model in the zoo with family, paper, year, parameters and MACs"),
     "summary": ("summary", "lecture-style per-layer table: shapes, activations, memory, params, MACs"),
+    "memory": ("memory", "training memory estimate: does this model and batch fit, and the largest batch that does"),
     "train": ("train", "train a model with Keras fit into a run directory"),
     "schedule": ("schedule", "plot or list learning-rate schedules"),
     "lr-find": ("lr_find", "LR range test: plot loss against learning rate and suggest one"),
@@ -41,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "export a .keras model to TFLite and ONNX with parity checks"),
     "bench": ("bench", "benchmark exported artifacts (onnxruntime, LiteRT) against Keras"),
     "predict": ("predict", "classify images with an .onnx or .tflite model (no TensorFlow)"),
+    "oneshot": ("oneshot", "N-way one-shot error rate of an embedding model (Lake runs or episodes)"),
+    "verify": ("verify", "verification report of an embedding model: ROC AUC, EER, accuracy, VAL@FAR"),
 }
 
 EXIT_USAGE = 2

@@ -45,15 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kerascnn.core.quiet import import_tensorflow_quietly
-    from kerascnn.export import export_model, plan_export
+    from kerascnn.export import plan_export
 
     options = dict(
         formats=args.formats, quantize=args.quantize, task=args.task, opset=args.opset, out=args.out,
         force=args.force, samples=args.samples, calibration_samples=args.calibration_samples,
     )  # fmt: skip
-    plan_export(args.model, **options)  # names, paths, formats: a typo answers before TensorFlow loads
+    plan = plan_export(args.model, **options)  # names, paths, formats: a typo answers before TensorFlow loads
     import_tensorflow_quietly()
-    manifest = export_model(
+    manifest = plan.task.export_artifacts(  # a Task may export its own way (text: + vocabulary)
         args.model,
         calibration=args.calibration,
         data_dir=args.data_dir,

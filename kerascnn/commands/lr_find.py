@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     dataset = dataset_from_args(args)
     options = options_from_args(args)
     TrainConfig.from_options(args.model, dataset, **options)  # every flag checked, no TensorFlow yet
-    check_names(args.model, dataset)
+    check_names(args.model, dataset, args.weights)
     warn_about_augmentation(args, dataset)
     import_tensorflow_quietly()
     from kerascnn.training import lr_find

@@ -11,6 +11,10 @@ under a key made of the kerascnn and Keras versions and the source of every file
 the numbers depend on (the builders, custom layers and counting rules). Editing
 a builder, upgrading Keras or reinstalling gives a new key and a recomputation;
 ``--no-cache`` forces one. A cache hit does not import TensorFlow at all.
+
+The "same function as" column names the keras.applications network a model was
+proven equal to by weight transfer (:mod:`kerascnn.models.transfer`,
+docs/zoo_fidelity.md); those models also take ``weights="imagenet"``.
 """
 
 from __future__ import annotations
@@ -109,17 +113,24 @@ def markdown_row(entry: dict) -> str:
     )
 
 
+def same_function_as(name: str) -> str | None:
+    """``"keras.applications.ResNet50"`` for a model proven equal to it, else ``None`` (no TensorFlow)."""
+    from kerascnn.models.transfer import REFERENCES
+
+    return f"keras.applications.{REFERENCES[name].application}" if name in REFERENCES else None
+
+
 def run(args: argparse.Namespace) -> int:
     from kerascnn.analysis.summary import format_count
 
-    entries = load_listing(use_cache=not args.no_cache)
+    entries = [{**e, "same_function_as": same_function_as(e["name"])} for e in load_listing(use_cache=not args.no_cache)]
     if args.json:
         print(json.dumps(entries, indent=2))
         return 0
     if args.markdown:
         print("\n".join([MARKDOWN_HEADER, *(markdown_row(e) for e in entries)]))
         return 0
-    header = ("Model", "Family", "Year", "Input", "Trainable", "Total", "MACs", "Paper")
+    header = ("Model", "Family", "Year", "Input", "Trainable", "Total", "MACs", "Same function as", "Paper")
     rows = [
         (
             e["name"],
@@ -129,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             format_count(e["trainable_params"]),
             format_count(e["params"]),
             format_count(e["macs"]),
+            (e["same_function_as"] or "").removeprefix("keras.applications."),
             e["paper"],
         )
         for e in entries
@@ -139,5 +151,6 @@ def run(args: argparse.Namespace) -> int:
         cells = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
         print("  ".join(cells).rstrip())
     print(f"\n{len(rows)} models; trainable and total parameters, multiply-adds per image at the default input")
-    print("shape (`kerascnn summary NAME` shows the per-layer table).")
+    print("shape (`kerascnn summary NAME` shows the per-layer table). \"Same function as\": the keras.applications")
+    print("network whose weights give identical outputs (docs/zoo_fidelity.md); these take weights=\"imagenet\".")
     return 0

@@ -19,7 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="an exported .onnx or .tflite model (takes raw 0-255 pixels), or an export folder "
         "(its float32 ONNX model, else the first artifact its manifest lists)",
     )
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
+    parser.add_argument("images", nargs="*", metavar="IMAGE", help="PNG or JPEG files")
+    parser.add_argument("--text", action="append", metavar="SENTENCE",
+                        help="text models: a sentence to classify (repeatable), tokenised as in training")
     parser.add_argument(
         "--artifact",
         metavar="FILE",
@@ -58,10 +60,15 @@ def run(args: argparse.Namespace) -> int:
     runtime = load_runtime(args.model, threads=args.threads, artifact=args.artifact)
     task = task_of(runtime.path)
     labels = load_labels(args.labels) if args.labels else labels_from_manifest(runtime.path)
-    result = predict_files(runtime, args.images, k=args.top_k, labels=labels, task=task, invert=args.invert)
+    if args.text or not args.images:  # a text model reads sentences (kerascnn.runtime.text)
+        from kerascnn.runtime.text import predict_texts
+
+        result = predict_texts(runtime, args.text or [], k=args.top_k, labels=labels, task=task)
+    else:
+        result = predict_files(runtime, args.images, k=args.top_k, labels=labels, task=task, invert=args.invert)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     for record in result["predictions"]:
-        print(f"{record['file']}  {task.format_record(record)}")
+        print(f"{record.get('file', record.get('text'))}  {task.format_record(record)}")
     return 0

@@ -126,6 +126,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "or --cpu-devices), multiworker (machines in TF_CONFIG)")
     parser.add_argument("--cpu-devices", type=positive_int, metavar="N",
                         help="split the CPU into N logical devices (mirrored training without GPUs)")
+    from kerascnn.training.crossval import add_text_arguments
+
+    add_text_arguments(parser)  # --variant, --vectors, --cv, --seeds (text models)
+    from kerascnn.tasks.metric import add_metric_arguments
+
+    add_metric_arguments(parser)  # --tower, --loss, --mining, --margin, --embedding-dim (embedding models)
 
 
 def options_from_args(args: argparse.Namespace) -> dict:
@@ -147,12 +153,17 @@ def dataset_from_args(args: argparse.Namespace) -> str:
     return args.dataset or DEFAULT_DATASET
 
 
-def check_names(model: str, dataset: str) -> None:
-    """Unknown model or data set names, answered before TensorFlow loads."""
+def check_names(model: str, dataset: str, weights: str | None = None) -> None:
+    """Unknown model or data set names (and ImageNet weights for a model without them), before TensorFlow loads."""
     from kerascnn import data, models
 
     models.check_name(model)
-    data.check_name(dataset)
+    if dataset not in data.text_names():
+        data.check_name(dataset)
+    if weights:
+        from kerascnn.models.transfer import reference_for
+
+        reference_for(model)  # ImageNet weights exist for keras.applications' models only
 
 
 def warn_about_augmentation(args: argparse.Namespace, dataset: str) -> None:
@@ -165,6 +176,7 @@ def warn_about_augmentation(args: argparse.Namespace, dataset: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kerascnn.data import text_names
     from kerascnn.training.rundir import default_run_dir
 
     dataset = dataset_from_args(args)
@@ -181,12 +193,19 @@ def run(args: argparse.Namespace) -> int:
         cpu_devices=args.cpu_devices,
     )
     config = TrainConfig.from_options(args.model, dataset, **options)  # every flag checked, no TensorFlow yet
-    check_names(args.model, dataset)
+    check_names(args.model, dataset, args.weights)
+    from kerascnn.training.crossval import check_text_options
+
+    check_text_options(args, dataset)  # --cv, --seeds, --variant, --vectors: text data sets only, before TF
     warn_about_augmentation(args, dataset)
     run_dir = args.run_dir or str(default_run_dir(config.model, config.dataset))
     import_tensorflow_quietly()
     from kerascnn.training import train
 
+    if dataset in text_names():  # sentences: the text Task, k-fold cross-validation with --cv
+        from kerascnn.training.crossval import run_command
+
+        return run_command(args, dataset, options)
     try:
         result = train(args.model, dataset, run_dir=run_dir, resume=args.resume, **options)
     except KeyboardInterrupt:

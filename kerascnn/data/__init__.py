@@ -82,6 +82,19 @@ def _omniglot(dirs):
     return omniglot.load(folder) if folder else None
 
 
+def _moving_mnist(dirs):
+    from kerascnn.data import moving_mnist
+
+    folder = find_folder("mnist", dirs, contains=idx.has_idx_files)
+    return moving_mnist.load(folder) if folder else None
+
+
+def _shapes3d(dirs):
+    from kerascnn.data import shapes3d
+
+    return shapes3d.load()
+
+
 _SPECS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
@@ -108,6 +121,11 @@ _SPECS: dict[str, DatasetSpec] = {
             # TFDS keeps only the background/evaluation alphabet split: divide "train" 75/25 per character.
             tfds_name="omniglot", tfds_options={"test_split": None, "channels": 1},
         ),
+        DatasetSpec(
+            "moving_mnist", "clips of a moving MNIST digit, label = one of 8 directions (from the MNIST files)",
+            local=_moving_mnist, local_files="mnist/t10k-{images-idx3,labels-idx1}-ubyte.gz",
+        ),
+        DatasetSpec("shapes3d", "synthetic 32^3 occupancy grids of 5 solids (generated)", local=_shapes3d),
     )
 }  # fmt: skip
 

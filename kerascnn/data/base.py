@@ -42,12 +42,16 @@ class ImageDataset:
     source: str
     extra: dict = field(default_factory=dict)
 
+    #: Rank of ``x_train`` (examples first) and its name in messages.
+    rank = 4
+    layout = "NHWC"
+
     def __post_init__(self):
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
-            if x.dtype != np.uint8 or x.ndim != 4:
+            if x.dtype != np.uint8 or x.ndim != self.rank:
                 raise ValueError(
-                    f"x_{split} must be uint8 NHWC. Received: dtype={x.dtype}, shape={x.shape}"
+                    f"x_{split} must be uint8 {self.layout}. Received: dtype={x.dtype}, shape={x.shape}"
                 )
             if len(x) != len(y):
                 raise ValueError(f"x_{split} and y_{split} differ in length: {len(x)} != {len(y)}")
@@ -72,6 +76,22 @@ class ImageDataset:
             f"ImageDataset(name={self.name!r}, train={len(self.x_train)}, test={len(self.x_test)}, "
             f"input_shape={self.input_shape}, num_classes={self.num_classes}, source={self.source!r})"
         )
+
+
+@dataclass(repr=False)
+class VolumeDataset(ImageDataset):
+    """Clips or volumes: ``x_train``/``x_test`` uint8 ``(N, D, H, W, C)`` (frames or slices first), 0–255."""
+
+    rank = 5
+    layout = "NDHWC"
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        """``(depth, height, width, channels)`` of one volume (``depth`` = frames of a clip)."""
+        return tuple(int(d) for d in self.x_train.shape[1:])
+
+    def __repr__(self) -> str:
+        return super().__repr__().replace("ImageDataset(", "VolumeDataset(", 1)
 
 
 @dataclass(repr=False)

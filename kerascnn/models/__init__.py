@@ -68,6 +68,11 @@ _FAMILY_MODULES = (
     "squeezenet",
     "mobilenet",
     "facenet",
+    "voxnet",
+    "c3d",
+    "r3d",
+    "kim_cnn",
+    "siamese",
 )
 _loaded = False
 
@@ -161,6 +166,10 @@ def build(name: str, **kwargs) -> "keras.Model":
     spec = get_spec(name)
     allowed = spec.options()
     unknown = [k for k in kwargs if k not in allowed]
+    if "weights" in unknown and kwargs["weights"] is not None:
+        from kerascnn.models.transfer import reference_for
+
+        reference_for(name)  # names the models that have published weights
     if unknown:
         raise UsageError(
             f"Model {name!r} does not take the argument {unknown[0]!r}. "

@@ -15,7 +15,8 @@ from keras import layers
 from kerascnn.core.checks import check_choice, check_positive, check_rate  # noqa: F401  (the builders' checks)
 from kerascnn.core.errors import UsageError
 
-BN_EPSILON = 1.001e-5  # as in keras.applications
+BN_EPSILON = 1.001e-5  # as in keras.applications' ResNet and DenseNet
+BN_MOMENTUM = 0.99  # Keras' default
 POOLINGS = (None, "avg", "max")
 
 
@@ -90,6 +91,17 @@ def classifier(
     return x
 
 
+def symmetric_padding(x, kernel_size, *, name: str):
+    """Zero-pad ``kernel_size // 2`` pixels on every side (``ZeroPadding2D``), for a ``valid`` layer after it.
+
+    Caffe, PyTorch and ``keras.applications`` pad strided layers symmetrically. TensorFlow's
+    ``padding="same"`` does not on an even input: a 7x7 stride-2 conv gets 2 rows before and
+    3 after, a 3x3 stride-2 layer 0 and 1, so the same weights compute a shifted function.
+    """
+    kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    return layers.ZeroPadding2D(tuple(k // 2 for k in kernel), name=name)(x)
+
+
 def conv_bn_act(
     x,
     filters: int,
@@ -99,19 +111,39 @@ def conv_bn_act(
     padding: str = "same",
     activation: str | None = "relu",
     groups: int = 1,
+    epsilon: float = BN_EPSILON,
+    momentum: float = BN_MOMENTUM,
     name: str,
 ):
     """Conv (no bias: BatchNorm's beta replaces it) -> BatchNorm -> activation.
 
+    ``padding="symmetric"`` inserts :func:`symmetric_padding` (``{name}_pad``) before a
+    ``valid`` convolution. ``epsilon`` and ``momentum`` are BatchNorm's (the reference
+    implementation's: 1.001e-5 and 0.99 in ResNet/DenseNet, 1e-3 in MobileNets and Inception-v3).
     Layer names: ``{name}_conv``, ``{name}_bn``, ``{name}_{activation}``.
     """
+    if padding == "symmetric":
+        x = symmetric_padding(x, kernel_size, name=f"{name}_pad")
+        padding = "valid"
     x = layers.Conv2D(
         filters, kernel_size, strides=strides, padding=padding, groups=groups, use_bias=False, name=f"{name}_conv"
     )(x)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(epsilon=epsilon, momentum=momentum, name=f"{name}_bn")(x)
     if activation:
         x = layers.Activation(activation, name=f"{name}_{activation}")(x)
     return x
+
+
+def imagenet_stem(x, *, filters: int = 64, pool_name: str = "pool1_pool"):
+    """The ResNet/DenseNet stem: 7x7/2 conv-BN-ReLU, 3x3/2 max pool (224 -> 56), padded symmetrically.
+
+    Layers ``conv1_pad``, ``conv1_conv``, ``conv1_bn``, ``conv1_relu``, ``pool1_pad``,
+    ``pool_name``, as in ``keras.applications``. Zero padding before the max pool equals
+    the -inf padding of PyTorch's, since the ReLU output is never negative.
+    """
+    x = conv_bn_act(x, filters, 7, strides=2, padding="symmetric", name="conv1")
+    x = symmetric_padding(x, 3, name="pool1_pad")
+    return layers.MaxPooling2D(3, strides=2, name=pool_name)(x)
 
 
 def intermediate_outputs(model: keras.Model, layer_names: Sequence[str]) -> keras.Model:

@@ -4,7 +4,8 @@ Reference:
     Huang, Liu, van der Maaten, Weinberger. "Densely Connected Convolutional
     Networks." CVPR 2017 (arXiv:1608.06993).
 
-DenseNet-BC as in the paper's Table 1: a 7x7/2 stem and 3x3/2 max pooling, then
+DenseNet-BC as in the paper's Table 1: a 7x7/2 stem and 3x3/2 max pooling (padded
+symmetrically like the paper's Torch model and ``keras.applications``), then
 four dense blocks separated by transition layers (BN-ReLU-1x1 conv halving the
 channels, 2x2 average pooling). Inside a block each layer is the bottleneck
 BN-ReLU-1x1 conv (``4k`` channels) -> BN-ReLU-3x3 conv (``k`` = growth rate
@@ -22,12 +23,13 @@ import keras
 from keras import layers
 
 from kerascnn.models import register
+from kerascnn.models.transfer import apply_weights
 from kerascnn.models.common import (
     BN_EPSILON,
     check_choice,
     check_head_args,
     classifier,
-    conv_bn_act,
+    imagenet_stem,
     resolve_input_shape,
 )
 
@@ -79,6 +81,7 @@ def densenet(
     classes: int = 1000,
     classifier_activation="softmax",
     name: str | None = None,
+    weights: str | None = None,
 ) -> keras.Model:
     """Instantiates DenseNet-BC (Huang et al. 2017, Table 1).
 
@@ -97,6 +100,9 @@ def densenet(
         classes: number of classes.
         classifier_activation: activation of ``predictions`` (``None`` for logits).
         name: model name, default ``f"densenet{depth}"``.
+        weights: ``None`` (random initialisation) or ``"imagenet"``: keras.applications'
+            ImageNet weights, downloaded on first use and transferred into this model
+            (:mod:`kerascnn.models.transfer`; needs ``classes=1000`` with the top).
 
     Returns:
         A ``keras.Model``.
@@ -107,8 +113,7 @@ def densenet(
     input_shape = resolve_input_shape(input_shape, (224, 224, 3), MIN_SIZE, name)
 
     inputs = keras.Input(shape=input_shape, name="input")
-    x = conv_bn_act(inputs, 2 * GROWTH_RATE, 7, strides=2, name="conv1")
-    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    x = imagenet_stem(inputs, filters=2 * GROWTH_RATE, pool_name="pool1")
     blocks = ARCHS[depth]
     for i, n in enumerate(blocks, start=2):
         x = dense_block(x, n, GROWTH_RATE, name=f"conv{i}")
@@ -119,7 +124,8 @@ def densenet(
     x = classifier(
         x, include_top=include_top, pooling=pooling, classes=classes, classifier_activation=classifier_activation
     )
-    return keras.Model(inputs, x, name=name)
+    model = keras.Model(inputs, x, name=name)
+    return apply_weights(model, f"densenet{depth}", weights, include_top=include_top, pooling=pooling, classes=classes)
 
 
 for _depth, _blocks in ARCHS.items():

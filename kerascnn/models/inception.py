@@ -21,12 +21,15 @@ from __future__ import annotations
 #: The zoo names this module registers (read without importing it: fast did-you-mean).
 NAMES = ("googlenet", "inception_v3")
 
+import functools
+
 import keras
 from keras import layers
 
 from kerascnn.core.errors import UsageError
 from kerascnn.nn.layers import LocalResponseNormalization
 from kerascnn.models import register
+from kerascnn.models.transfer import apply_weights
 from kerascnn.models.common import (
     check_choice,
     check_head_args,
@@ -203,26 +206,30 @@ def googlenet(
 
 # -------------------------------------------------------------------------- Inception-v3
 
+# BatchNorm epsilon of TF-slim's Inception-v3, torchvision's and keras.applications'.
+V3_BN_EPSILON = 1e-3
+_v3_conv = functools.partial(conv_bn_act, epsilon=V3_BN_EPSILON)
+
 
 def _inception_a(x, pool_filters: int, name: str):
     """35x35 module (paper Fig. 5): the 5x5 branch and a 5x5 factorised into two 3x3."""
-    branch1x1 = conv_bn_act(x, 64, 1, name=f"{name}_branch1x1")
-    branch5x5 = conv_bn_act(x, 48, 1, name=f"{name}_branch5x5_1")
-    branch5x5 = conv_bn_act(branch5x5, 64, 5, name=f"{name}_branch5x5_2")
-    branch3x3dbl = conv_bn_act(x, 64, 1, name=f"{name}_branch3x3dbl_1")
-    branch3x3dbl = conv_bn_act(branch3x3dbl, 96, 3, name=f"{name}_branch3x3dbl_2")
-    branch3x3dbl = conv_bn_act(branch3x3dbl, 96, 3, name=f"{name}_branch3x3dbl_3")
+    branch1x1 = _v3_conv(x, 64, 1, name=f"{name}_branch1x1")
+    branch5x5 = _v3_conv(x, 48, 1, name=f"{name}_branch5x5_1")
+    branch5x5 = _v3_conv(branch5x5, 64, 5, name=f"{name}_branch5x5_2")
+    branch3x3dbl = _v3_conv(x, 64, 1, name=f"{name}_branch3x3dbl_1")
+    branch3x3dbl = _v3_conv(branch3x3dbl, 96, 3, name=f"{name}_branch3x3dbl_2")
+    branch3x3dbl = _v3_conv(branch3x3dbl, 96, 3, name=f"{name}_branch3x3dbl_3")
     branch_pool = layers.AveragePooling2D(3, strides=1, padding="same", name=f"{name}_branch_pool_avg")(x)
-    branch_pool = conv_bn_act(branch_pool, pool_filters, 1, name=f"{name}_branch_pool")
+    branch_pool = _v3_conv(branch_pool, pool_filters, 1, name=f"{name}_branch_pool")
     return layers.Concatenate(name=name)([branch1x1, branch5x5, branch3x3dbl, branch_pool])
 
 
 def _inception_b(x, name: str):
     """35 -> 17 grid reduction (paper Fig. 10): stride-2 conv branches beside a max pool."""
-    branch3x3 = conv_bn_act(x, 384, 3, strides=2, padding="valid", name=f"{name}_branch3x3")
-    branch3x3dbl = conv_bn_act(x, 64, 1, name=f"{name}_branch3x3dbl_1")
-    branch3x3dbl = conv_bn_act(branch3x3dbl, 96, 3, name=f"{name}_branch3x3dbl_2")
-    branch3x3dbl = conv_bn_act(branch3x3dbl, 96, 3, strides=2, padding="valid", name=f"{name}_branch3x3dbl_3")
+    branch3x3 = _v3_conv(x, 384, 3, strides=2, padding="valid", name=f"{name}_branch3x3")
+    branch3x3dbl = _v3_conv(x, 64, 1, name=f"{name}_branch3x3dbl_1")
+    branch3x3dbl = _v3_conv(branch3x3dbl, 96, 3, name=f"{name}_branch3x3dbl_2")
+    branch3x3dbl = _v3_conv(branch3x3dbl, 96, 3, strides=2, padding="valid", name=f"{name}_branch3x3dbl_3")
     branch_pool = layers.MaxPooling2D(3, strides=2, name=f"{name}_branch_pool")(x)
     return layers.Concatenate(name=name)([branch3x3, branch3x3dbl, branch_pool])
 
@@ -230,55 +237,55 @@ def _inception_b(x, name: str):
 def _inception_c(x, channels_7x7: int, name: str):
     """17x17 module (paper Fig. 6): 7x7 convolutions factorised into 1x7 and 7x1."""
     c7 = channels_7x7
-    branch1x1 = conv_bn_act(x, 192, 1, name=f"{name}_branch1x1")
-    branch7x7 = conv_bn_act(x, c7, 1, name=f"{name}_branch7x7_1")
-    branch7x7 = conv_bn_act(branch7x7, c7, (1, 7), name=f"{name}_branch7x7_2")
-    branch7x7 = conv_bn_act(branch7x7, 192, (7, 1), name=f"{name}_branch7x7_3")
-    branch7x7dbl = conv_bn_act(x, c7, 1, name=f"{name}_branch7x7dbl_1")
+    branch1x1 = _v3_conv(x, 192, 1, name=f"{name}_branch1x1")
+    branch7x7 = _v3_conv(x, c7, 1, name=f"{name}_branch7x7_1")
+    branch7x7 = _v3_conv(branch7x7, c7, (1, 7), name=f"{name}_branch7x7_2")
+    branch7x7 = _v3_conv(branch7x7, 192, (7, 1), name=f"{name}_branch7x7_3")
+    branch7x7dbl = _v3_conv(x, c7, 1, name=f"{name}_branch7x7dbl_1")
     for index, (filters, kernel) in enumerate(((c7, (7, 1)), (c7, (1, 7)), (c7, (7, 1)), (192, (1, 7))), start=2):
-        branch7x7dbl = conv_bn_act(branch7x7dbl, filters, kernel, name=f"{name}_branch7x7dbl_{index}")
+        branch7x7dbl = _v3_conv(branch7x7dbl, filters, kernel, name=f"{name}_branch7x7dbl_{index}")
     branch_pool = layers.AveragePooling2D(3, strides=1, padding="same", name=f"{name}_branch_pool_avg")(x)
-    branch_pool = conv_bn_act(branch_pool, 192, 1, name=f"{name}_branch_pool")
+    branch_pool = _v3_conv(branch_pool, 192, 1, name=f"{name}_branch_pool")
     return layers.Concatenate(name=name)([branch1x1, branch7x7, branch7x7dbl, branch_pool])
 
 
 def _inception_d(x, name: str):
     """17 -> 8 grid reduction."""
-    branch3x3 = conv_bn_act(x, 192, 1, name=f"{name}_branch3x3_1")
-    branch3x3 = conv_bn_act(branch3x3, 320, 3, strides=2, padding="valid", name=f"{name}_branch3x3_2")
-    branch7x7x3 = conv_bn_act(x, 192, 1, name=f"{name}_branch7x7x3_1")
-    branch7x7x3 = conv_bn_act(branch7x7x3, 192, (1, 7), name=f"{name}_branch7x7x3_2")
-    branch7x7x3 = conv_bn_act(branch7x7x3, 192, (7, 1), name=f"{name}_branch7x7x3_3")
-    branch7x7x3 = conv_bn_act(branch7x7x3, 192, 3, strides=2, padding="valid", name=f"{name}_branch7x7x3_4")
+    branch3x3 = _v3_conv(x, 192, 1, name=f"{name}_branch3x3_1")
+    branch3x3 = _v3_conv(branch3x3, 320, 3, strides=2, padding="valid", name=f"{name}_branch3x3_2")
+    branch7x7x3 = _v3_conv(x, 192, 1, name=f"{name}_branch7x7x3_1")
+    branch7x7x3 = _v3_conv(branch7x7x3, 192, (1, 7), name=f"{name}_branch7x7x3_2")
+    branch7x7x3 = _v3_conv(branch7x7x3, 192, (7, 1), name=f"{name}_branch7x7x3_3")
+    branch7x7x3 = _v3_conv(branch7x7x3, 192, 3, strides=2, padding="valid", name=f"{name}_branch7x7x3_4")
     branch_pool = layers.MaxPooling2D(3, strides=2, name=f"{name}_branch_pool")(x)
     return layers.Concatenate(name=name)([branch3x3, branch7x7x3, branch_pool])
 
 
 def _split_1x3_3x1(x, name: str):
     """The expanded filter bank of paper Fig. 7: parallel 1x3 and 3x1 convolutions, concatenated."""
-    left = conv_bn_act(x, 384, (1, 3), name=f"{name}a")
-    right = conv_bn_act(x, 384, (3, 1), name=f"{name}b")
+    left = _v3_conv(x, 384, (1, 3), name=f"{name}a")
+    right = _v3_conv(x, 384, (3, 1), name=f"{name}b")
     return layers.Concatenate(name=name)([left, right])
 
 
 def _inception_e(x, name: str):
     """8x8 module (paper Fig. 7): 3x3 convolutions split into parallel 1x3 and 3x1."""
-    branch1x1 = conv_bn_act(x, 320, 1, name=f"{name}_branch1x1")
-    branch3x3 = conv_bn_act(x, 384, 1, name=f"{name}_branch3x3_1")
+    branch1x1 = _v3_conv(x, 320, 1, name=f"{name}_branch1x1")
+    branch3x3 = _v3_conv(x, 384, 1, name=f"{name}_branch3x3_1")
     branch3x3 = _split_1x3_3x1(branch3x3, name=f"{name}_branch3x3_2")
-    branch3x3dbl = conv_bn_act(x, 448, 1, name=f"{name}_branch3x3dbl_1")
-    branch3x3dbl = conv_bn_act(branch3x3dbl, 384, 3, name=f"{name}_branch3x3dbl_2")
+    branch3x3dbl = _v3_conv(x, 448, 1, name=f"{name}_branch3x3dbl_1")
+    branch3x3dbl = _v3_conv(branch3x3dbl, 384, 3, name=f"{name}_branch3x3dbl_2")
     branch3x3dbl = _split_1x3_3x1(branch3x3dbl, name=f"{name}_branch3x3dbl_3")
     branch_pool = layers.AveragePooling2D(3, strides=1, padding="same", name=f"{name}_branch_pool_avg")(x)
-    branch_pool = conv_bn_act(branch_pool, 192, 1, name=f"{name}_branch_pool")
+    branch_pool = _v3_conv(branch_pool, 192, 1, name=f"{name}_branch_pool")
     return layers.Concatenate(name=name)([branch1x1, branch3x3, branch3x3dbl, branch_pool])
 
 
 def _inception_v3_aux(x, *, classes, classifier_activation):
     """Inception-v3's auxiliary classifier on the 17x17 grid (with BatchNorm, paper section 7)."""
     x = layers.AveragePooling2D(5, strides=3, name="aux_avg_pool")(x)
-    x = conv_bn_act(x, 128, 1, name="aux_conv0")
-    x = conv_bn_act(x, 768, 5, padding="valid", name="aux_conv1")
+    x = _v3_conv(x, 128, 1, name="aux_conv0")
+    x = _v3_conv(x, 768, 5, padding="valid", name="aux_conv1")
     x = layers.GlobalAveragePooling2D(name="aux_gap")(x)
     return layers.Dense(classes, activation=classifier_activation, name="aux_predictions")(x)
 
@@ -292,6 +299,7 @@ def inception_v3(
     aux_logits: bool = False,
     dropout: float = 0.2,
     name: str = "inception_v3",
+    weights: str | None = None,
 ) -> keras.Model:
     """Instantiates Inception-v3.
 
@@ -319,6 +327,9 @@ def inception_v3(
         dropout: dropout rate before the output layer (0.2, TF-Slim's keep
             probability of 0.8).
         name: model name.
+        weights: ``None`` (random initialisation) or ``"imagenet"``: keras.applications'
+            ImageNet weights, downloaded on first use and transferred into this model
+            (:mod:`kerascnn.models.transfer`; needs ``classes=1000`` with the top).
 
     Returns:
         A ``keras.Model``.
@@ -330,12 +341,12 @@ def inception_v3(
     input_shape = resolve_input_shape(input_shape, (299, 299, 3), min_size, "Inception-v3")
 
     inputs = keras.Input(shape=input_shape, name="input")
-    x = conv_bn_act(inputs, 32, 3, strides=2, padding="valid", name="conv1a")
-    x = conv_bn_act(x, 32, 3, padding="valid", name="conv2a")
-    x = conv_bn_act(x, 64, 3, name="conv2b")
+    x = _v3_conv(inputs, 32, 3, strides=2, padding="valid", name="conv1a")
+    x = _v3_conv(x, 32, 3, padding="valid", name="conv2a")
+    x = _v3_conv(x, 64, 3, name="conv2b")
     x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
-    x = conv_bn_act(x, 80, 1, padding="valid", name="conv3b")
-    x = conv_bn_act(x, 192, 3, padding="valid", name="conv4a")
+    x = _v3_conv(x, 80, 1, padding="valid", name="conv3b")
+    x = _v3_conv(x, 192, 3, padding="valid", name="conv4a")
     x = layers.MaxPooling2D(3, strides=2, name="pool2")(x)
 
     for block, pool_filters in (("5b", 32), ("5c", 64), ("5d", 64)):
@@ -356,7 +367,9 @@ def inception_v3(
         classifier_activation=classifier_activation,
         dropout=dropout,
     )
-    return keras.Model(inputs, [x, aux] if aux_logits else x, name=name)
+    model = keras.Model(inputs, [x, aux] if aux_logits else x, name=name)
+    zoo_name = "inception_v3_aux" if aux_logits else "inception_v3"  # keras.applications has no auxiliary head
+    return apply_weights(model, zoo_name, weights, include_top=include_top, pooling=pooling, classes=classes)
 
 
 register(

@@ -19,8 +19,11 @@ with a residual connection between bottlenecks of the same shape.
 Both follow the paper tables layer by layer (so the multiply-add counts come out
 as published: V1 569 M at 1.0/224, 149 M at 0.5/224, 186 M at 1.0/128; V2 ~300 M),
 with ReLU6 and BatchNorm after every convolution except V2's projections, as in
-the official TensorFlow releases and ``keras.applications``. Stride-2 layers use
-``padding="same"``, which pads like ``keras.applications``' ``correct_pad``.
+the official TensorFlow releases and ``keras.applications``, with their BatchNorm
+epsilon (1e-3) and momentum (0.99 in V1, 0.999 in V2). Stride-2 layers use
+``padding="same"`` like the TF-slim originals; ``keras.applications`` pads the same
+way (``correct_pad``) wherever the input side is even, as it is at 224, 192, 160, 128
+and 96.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ import keras
 from keras import layers
 
 from kerascnn.models import register
+from kerascnn.models.transfer import apply_weights
 from kerascnn.models.common import (
-    BN_EPSILON,
     check_choice,
     check_head_args,
     classifier,
@@ -62,6 +65,9 @@ V2_ARCH = (
 V2_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 V2_LAST_FILTERS = 1280
 STEM_FILTERS = 32
+# BatchNorm of the TF-slim releases and keras.applications (Keras's default momentum in V1).
+V1_BATCH_NORM = {"epsilon": 1e-3, "momentum": 0.99}
+V2_BATCH_NORM = {"epsilon": 1e-3, "momentum": 0.999}
 MIN_SIZE = 32  # five stride-2 layers
 
 
@@ -74,13 +80,14 @@ def make_divisible(value: float, divisor: int = 8) -> int:
     return rounded + divisor if rounded < 0.9 * value else rounded
 
 
-def depthwise_bn_act(x, *, strides: int = 1, name: str):
+def depthwise_bn_act(x, *, strides: int = 1, batch_norm: dict, name: str):
     """3x3 depthwise conv (one filter per channel, no bias) -> BatchNorm -> ReLU6.
 
+    ``batch_norm``: BatchNorm's ``epsilon`` and ``momentum``.
     Layer names: ``{name}_conv``, ``{name}_bn``, ``{name}_relu6``.
     """
     x = layers.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(**batch_norm, name=f"{name}_bn")(x)
     return layers.Activation("relu6", name=f"{name}_relu6")(x)
 
 
@@ -89,8 +96,8 @@ def depthwise_separable_block(x, filters: int, *, strides: int = 1, name: str):
 
     Layers ``{name}_dw_*`` and ``{name}_pw_*``.
     """
-    x = depthwise_bn_act(x, strides=strides, name=f"{name}_dw")
-    return conv_bn_act(x, filters, 1, activation="relu6", name=f"{name}_pw")
+    x = depthwise_bn_act(x, strides=strides, batch_norm=V1_BATCH_NORM, name=f"{name}_dw")
+    return conv_bn_act(x, filters, 1, activation="relu6", **V1_BATCH_NORM, name=f"{name}_pw")
 
 
 def inverted_residual_block(x, expansion: int, filters: int, *, strides: int = 1, name: str):
@@ -102,9 +109,9 @@ def inverted_residual_block(x, expansion: int, filters: int, *, strides: int = 1
     """
     inputs = x
     if expansion != 1:
-        x = conv_bn_act(x, expansion * x.shape[-1], 1, activation="relu6", name=f"{name}_expand")
-    x = depthwise_bn_act(x, strides=strides, name=f"{name}_dw")
-    x = conv_bn_act(x, filters, 1, activation=None, name=f"{name}_project")
+        x = conv_bn_act(x, expansion * x.shape[-1], 1, activation="relu6", **V2_BATCH_NORM, name=f"{name}_expand")
+    x = depthwise_bn_act(x, strides=strides, batch_norm=V2_BATCH_NORM, name=f"{name}_dw")
+    x = conv_bn_act(x, filters, 1, activation=None, **V2_BATCH_NORM, name=f"{name}_project")
     if strides == 1 and inputs.shape[-1] == filters:
         x = layers.Add(name=f"{name}_add")([inputs, x])
     return x
@@ -119,6 +126,7 @@ def mobilenet_v1(
     classes: int = 1000,
     classifier_activation="softmax",
     name: str = "mobilenet_v1",
+    weights: str | None = None,
 ) -> keras.Model:
     """Instantiates MobileNetV1 (Howard et al. 2017, Table 1).
 
@@ -140,6 +148,9 @@ def mobilenet_v1(
         classes: number of classes.
         classifier_activation: activation of ``predictions`` (``None`` for logits).
         name: model name.
+        weights: ``None`` (random initialisation) or ``"imagenet"``: keras.applications'
+            ImageNet weights, downloaded on first use and transferred into this model
+            (:mod:`kerascnn.models.transfer`; needs ``classes=1000`` with the top).
 
     Returns:
         A ``keras.Model``.
@@ -149,7 +160,9 @@ def mobilenet_v1(
     input_shape = resolve_input_shape(input_shape, (224, 224, 3), MIN_SIZE, name)
 
     inputs = keras.Input(shape=input_shape, name="input")
-    x = conv_bn_act(inputs, int(STEM_FILTERS * alpha), 3, strides=2, activation="relu6", name="conv1")
+    x = conv_bn_act(
+        inputs, int(STEM_FILTERS * alpha), 3, strides=2, activation="relu6", **V1_BATCH_NORM, name="conv1"
+    )
     for i, (filters, strides) in enumerate(V1_ARCH, start=1):
         x = depthwise_separable_block(x, int(filters * alpha), strides=strides, name=f"block{i}")
     x = classifier(
@@ -160,7 +173,10 @@ def mobilenet_v1(
         classifier_activation=classifier_activation,
         dropout=V1_DROPOUT,
     )
-    return keras.Model(inputs, x, name=name)
+    model = keras.Model(inputs, x, name=name)
+    return apply_weights(
+        model, "mobilenet_v1", weights, include_top=include_top, pooling=pooling, classes=classes, alpha=alpha
+    )
 
 
 def mobilenet_v2(
@@ -172,6 +188,7 @@ def mobilenet_v2(
     classes: int = 1000,
     classifier_activation="softmax",
     name: str = "mobilenet_v2",
+    weights: str | None = None,
 ) -> keras.Model:
     """Instantiates MobileNetV2 (Sandler et al. 2018, Table 2).
 
@@ -192,6 +209,9 @@ def mobilenet_v2(
         classes: number of classes.
         classifier_activation: activation of ``predictions`` (``None`` for logits).
         name: model name.
+        weights: ``None`` (random initialisation) or ``"imagenet"``: keras.applications'
+            ImageNet weights, downloaded on first use and transferred into this model
+            (:mod:`kerascnn.models.transfer`; needs ``classes=1000`` with the top).
 
     Returns:
         A ``keras.Model``.
@@ -201,7 +221,9 @@ def mobilenet_v2(
     input_shape = resolve_input_shape(input_shape, (224, 224, 3), MIN_SIZE, name)
 
     inputs = keras.Input(shape=input_shape, name="input")
-    x = conv_bn_act(inputs, make_divisible(STEM_FILTERS * alpha), 3, strides=2, activation="relu6", name="conv1")
+    x = conv_bn_act(
+        inputs, make_divisible(STEM_FILTERS * alpha), 3, strides=2, activation="relu6", **V2_BATCH_NORM, name="conv1"
+    )
     block = 1
     for expansion, channels, repeats, first_stride in V2_ARCH:
         for i in range(repeats):
@@ -210,11 +232,14 @@ def mobilenet_v2(
             x = inverted_residual_block(x, expansion, filters, strides=strides, name=f"block{block}")
             block += 1
     last_filters = make_divisible(V2_LAST_FILTERS * alpha) if alpha > 1.0 else V2_LAST_FILTERS
-    x = conv_bn_act(x, last_filters, 1, activation="relu6", name="top")
+    x = conv_bn_act(x, last_filters, 1, activation="relu6", **V2_BATCH_NORM, name="top")
     x = classifier(
         x, include_top=include_top, pooling=pooling, classes=classes, classifier_activation=classifier_activation
     )
-    return keras.Model(inputs, x, name=name)
+    model = keras.Model(inputs, x, name=name)
+    return apply_weights(
+        model, "mobilenet_v2", weights, include_top=include_top, pooling=pooling, classes=classes, alpha=alpha
+    )
 
 
 register(

@@ -18,8 +18,11 @@ stage, as in Dive into Deep Learning: ResNet-18 is ``((2, 64), (2, 128), (2, 256
 ``conv{i}_block{j}``, and every block ends in a layer named ``conv{i}_block{j}_out``,
 so ``model.get_layer("conv4_block1_out")`` is a natural point to freeze up to.
 
-Conventions: convolutions followed by BatchNorm have no bias; stride-2 layers use
-``padding="same"``, which gives the papers' output sizes (112, 56, 28, 14, 7 at 224);
+Conventions: convolutions followed by BatchNorm have no bias; stride-2 layers pad
+symmetrically (``ZeroPadding2D`` + ``valid``, as Caffe, PyTorch and ``keras.applications``
+do), which gives the papers' output sizes (112, 56, 28, 14, 7 at 224) and keeps a strided
+3x3 conv centred on the pixels an option-A shortcut subsamples (TensorFlow's ``"same"``
+would pad an even input 0 before / 1 after);
 downsampling bottlenecks put the stride on the first 1x1 convolution as in the paper
 and ``keras.applications`` (ResNet-50: 3.9 G multiply-adds; torchvision's "v1.5"
 moves it to the 3x3 conv for 4.1 G with the same parameters), while ResNeXt puts it
@@ -53,6 +56,7 @@ from keras import layers, ops
 from kerascnn.core.errors import UsageError
 from kerascnn.models import register
 from kerascnn.nn.layers import ZeroPadShortcut
+from kerascnn.models.transfer import apply_weights
 from kerascnn.models.common import (
     BN_EPSILON,
     check_choice,
@@ -61,7 +65,9 @@ from kerascnn.models.common import (
     check_positive,
     classifier,
     conv_bn_act,
+    imagenet_stem as _stem_7x7,
     resolve_input_shape,
+    symmetric_padding,
 )
 
 # (block function name, ((blocks, filters) per stage)); filters of a bottleneck
@@ -87,6 +93,11 @@ BlockHook = Callable[..., keras.KerasTensor]
 
 
 # --------------------------------------------------------------------------- blocks
+
+
+def _padding(stride: int) -> str:
+    """``"symmetric"`` for a strided 3x3 conv (see the module docstring), else ``"same"``."""
+    return "symmetric" if stride > 1 else "same"
 
 
 def _batch_norm(x, name: str):
@@ -132,7 +143,7 @@ def basic_block(
         name: block name, e.g. ``"conv2_block1"``.
     """
     skip = _shortcut(x, filters, stride, shortcut, name)
-    x = conv_bn_act(x, filters, 3, strides=stride, name=f"{name}_1")
+    x = conv_bn_act(x, filters, 3, strides=stride, padding=_padding(stride), name=f"{name}_1")
     x = conv_bn_act(x, filters, 3, activation=None, name=f"{name}_2")
     return _merge(skip, x, name, block_hook)
 
@@ -165,7 +176,8 @@ def bottleneck_block(
     width = width or filters
     skip = _shortcut(x, BOTTLENECK_EXPANSION * filters, stride, "projection", name)
     x = conv_bn_act(x, width, 1, strides=1 if stride_on_3x3 else stride, name=f"{name}_1")
-    x = conv_bn_act(x, width, 3, strides=stride if stride_on_3x3 else 1, groups=groups, name=f"{name}_2")
+    stride_3x3 = stride if stride_on_3x3 else 1
+    x = conv_bn_act(x, width, 3, strides=stride_3x3, padding=_padding(stride_3x3), groups=groups, name=f"{name}_2")
     x = conv_bn_act(x, BOTTLENECK_EXPANSION * filters, 1, activation=None, name=f"{name}_3")
     return _merge(skip, x, name, block_hook)
 
@@ -183,7 +195,7 @@ def preact_block(x, filters: int, *, stride: int = 1, dropout_rate: float = 0.0,
         skip = x
     else:
         skip = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_0_conv")(preact)
-    x = conv_bn_act(preact, filters, 3, strides=stride, name=f"{name}_1")
+    x = conv_bn_act(preact, filters, 3, strides=stride, padding=_padding(stride), name=f"{name}_1")
     if dropout_rate:
         x = layers.Dropout(dropout_rate, name=f"{name}_dropout")(x)
     x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_2_conv")(x)
@@ -223,11 +235,15 @@ def stages(arch, block_fn, **block_kwargs) -> Callable:
 
 
 def imagenet_stem(x, *, preact: bool = False):
-    """7x7/2 convolution with 64 filters and 3x3/2 max pooling: 224 -> 56."""
-    if preact:  # BN and ReLU come with the first unit's pre-activation
-        x = layers.Conv2D(64, 7, strides=2, padding="same", use_bias=False, name="conv1_conv")(x)
-    else:
-        x = conv_bn_act(x, 64, 7, strides=2, name="conv1")
+    """7x7/2 convolution with 64 filters and 3x3/2 max pooling: 224 -> 56, padded symmetrically.
+
+    The pre-activation stem has no ReLU before its pool, so zero padding would change the
+    maxima at the border: its pool keeps TensorFlow's ``"same"`` (-inf) padding.
+    """
+    if not preact:
+        return _stem_7x7(x, pool_name="pool1_pool")
+    x = symmetric_padding(x, 7, name="conv1_pad")  # BN and ReLU come with the first unit's pre-activation
+    x = layers.Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)
     return layers.MaxPooling2D(3, strides=2, padding="same", name="pool1_pool")(x)
 
 
@@ -308,6 +324,7 @@ def resnet(
     classifier_activation="softmax",
     name: str | None = None,
     block_hook: BlockHook | None = None,
+    weights: str | None = None,
 ) -> keras.Model:
     """Instantiates an ImageNet ResNet (He et al. 2016, Table 1).
 
@@ -328,13 +345,16 @@ def resnet(
         name: model name, default ``f"resnet{depth}"``.
         block_hook: library use (SE-ResNet): ``hook(residual, name=...)`` applied
             to every block's residual branch before the addition.
+        weights: ``None`` (random initialisation) or ``"imagenet"``: keras.applications'
+            ImageNet weights, downloaded on first use and transferred into this model
+            (:mod:`kerascnn.models.transfer`; needs ``classes=1000`` with the top).
 
     Returns:
         A ``keras.Model``.
     """
     check_choice("depth", depth, IMAGENET_ARCHS)
     block, arch = IMAGENET_ARCHS[depth]
-    return build_resnet(
+    model = build_resnet(
         stages(arch, BLOCKS[block], block_hook=block_hook),
         include_top=include_top,
         input_shape=input_shape,
@@ -343,6 +363,8 @@ def resnet(
         classifier_activation=classifier_activation,
         name=name or f"resnet{depth}",
     )
+    zoo_name = f"resnet{depth}" if block_hook is None else model.name
+    return apply_weights(model, zoo_name, weights, include_top=include_top, pooling=pooling, classes=classes)
 
 
 def cifar_resnet(

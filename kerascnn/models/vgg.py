@@ -21,6 +21,7 @@ from keras import layers
 from kerascnn.models import register
 from kerascnn.models.alexnet import fc_head
 from kerascnn.models.common import check_choice, check_head_args, check_rate, conv_bn_act, resolve_input_shape
+from kerascnn.models.transfer import apply_weights
 
 # Convolutions per block for each depth (Table 1 of the paper, configurations A, B, D, E).
 BLOCK_CONVS = {
@@ -43,6 +44,7 @@ def vgg(
     batch_norm: bool = False,
     dropout: float = 0.5,
     name: str | None = None,
+    weights: str | None = None,
 ) -> keras.Model:
     """Instantiates a VGG network (registered as ``vgg11``, ``vgg13``, ``vgg16``, ``vgg19``).
 
@@ -69,6 +71,9 @@ def vgg(
             ``block1_conv1_relu``.
         dropout: dropout rate after fc6 and fc7 (the paper's 0.5).
         name: model name, default ``vgg{depth}`` (``vgg{depth}_bn`` with batch norm).
+        weights: ``None`` (random initialisation) or ``"imagenet"``: keras.applications'
+            ImageNet weights, downloaded on first use and transferred into this model
+            (:mod:`kerascnn.models.transfer`; needs ``classes=1000`` with the top).
 
     Returns:
         A ``keras.Model``.
@@ -97,7 +102,9 @@ def vgg(
         classifier_activation=classifier_activation,
         dropout=dropout,
     )
-    return keras.Model(inputs, x, name=name or f"vgg{depth}{'_bn' if batch_norm else ''}")
+    zoo_name = f"vgg{depth}{'_bn' if batch_norm else ''}"
+    model = keras.Model(inputs, x, name=name or zoo_name)
+    return apply_weights(model, zoo_name, weights, include_top=include_top, pooling=pooling, classes=classes)
 
 
 _CONFIGURATION = {11: "A", 13: "B", 16: "D", 19: "E"}

@@ -8,11 +8,13 @@ the stages look that name up here and ask the :class:`Task`, never
 stage                  what it asks the Task
 =====================  ==========================================================
 training               :meth:`~Task.build_model` (input adapter + head around the
-                       zoo backbone), :meth:`~Task.loss`, :meth:`~Task.metrics`,
+                       zoo backbone), :meth:`~Task.pipeline` (tf.data batches),
+                       :meth:`~Task.loss`, :meth:`~Task.metrics`,
                        :attr:`~Task.monitor` (best checkpoint, curves, diagnosis),
                        :meth:`~Task.per_example` (the multi-worker loop),
-                       :meth:`~Task.evaluate` (``metrics.json``), :meth:`~Task.headline`
-export                 :meth:`~Task.input_signature`, :meth:`~Task.sample_inputs`
+                       :meth:`~Task.evaluate` (``metrics.json``), :meth:`~Task.headline`,
+                       :meth:`~Task.write_outputs` (extra run-folder files)
+export                 :meth:`~Task.export_artifacts`, :meth:`~Task.input_signature`, :meth:`~Task.sample_inputs`
                        (calibration and verification), :meth:`~Task.compare`
                        and :meth:`~Task.check` (parity), :attr:`~Task.formats`
 runtime (no TF)        :meth:`~Task.load_inputs` (files -> a batch) and
@@ -79,6 +81,20 @@ class Task:
         """
         raise NotImplementedError
 
+    def pipeline(self, x, y, *, batch_size: int, shuffle: bool, seed, augment=None):
+        """The ``tf.data`` pipeline of ``(inputs, labels)`` batches fit trains on (and evaluates on).
+
+        Default: :func:`kerascnn.data.pipeline` (cached, shuffled, batched, augmented images). A
+        Task overrides it when its batches are built differently (sentences; P x K class-balanced
+        batches for in-batch mining).
+        """
+        from kerascnn import data
+
+        return data.pipeline(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed, augment=augment)
+
+    def write_outputs(self, run_dir, model) -> None:
+        """Write what this task adds to a finished run folder (default: nothing; metric learning: the tower)."""
+
     def evaluate(self, model, dataset) -> dict:
         """Test-set scores for ``metrics.json``: ``{"test_loss": ..., "test_<metric>": ...}``."""
         scores = model.evaluate(dataset, verbose=0, return_dict=True)
@@ -116,6 +132,16 @@ class Task:
             "class_names": None,
             "input_mean": None,
         }
+
+    def export_artifacts(self, model_path, **options) -> dict:
+        """``kerascnn export``: :func:`kerascnn.export.export_model` for this task's model.
+
+        A Task overrides it when its export folder needs more than the converted model (text:
+        the vocabulary and the standardisation rules the TF-free tokeniser follows).
+        """
+        from kerascnn.export import export_model
+
+        return export_model(model_path, **{**options, "task": self})
 
     def compare(self, reference: np.ndarray, outputs: np.ndarray) -> dict:
         """How well an artifact's outputs match Keras's: at least ``max_abs_diff`` and ``samples``."""

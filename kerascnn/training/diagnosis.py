@@ -36,8 +36,11 @@ from kerascnn.core.errors import UsageError
 
 VERDICTS = ("lr_too_high", "overfitting", "underfitting", "lr_too_low", "still_improving", "healthy", "inconclusive")
 
-#: Training loss ending above ``EXPLODE_RATIO`` x its minimum: the run diverged.
+#: Training loss ending above ``EXPLODE_RATIO`` x its minimum, and by more than ``EXPLODE_MARGIN`` of
+#: the first epoch's loss: the run diverged. The margin keeps a metric loss that reached ~0 (a
+#: triplet loss going 4e-7 -> 2e-4 once every triplet is satisfied) from reading as a blow-up.
 EXPLODE_RATIO = 1.5
+EXPLODE_MARGIN = 0.05
 #: Overfitting: the validation loss ends more than ``VAL_RISE`` (10 %) *and* ``VAL_RISE_MARGIN``
 #: above its minimum, reached ``VAL_RISE_EPOCHS`` or more epochs before the end. The absolute
 #: margin keeps a 0.021 -> 0.026 wobble of a 99 % model out.
@@ -141,7 +144,7 @@ def diagnose_history(history: dict, monitor: tuple[str, str] | None = None) -> d
     first, last, lowest = float(loss[0]), float(loss[-1]), float(loss.min())
     improvement = (first - last) / abs(first) if first else 0.0
     evidence.update(first_loss=first, last_loss=last, min_loss=lowest, loss_improvement=improvement)
-    if lowest > 0 and last > EXPLODE_RATIO * lowest:
+    if lowest > 0 and last > EXPLODE_RATIO * lowest and last - lowest > EXPLODE_MARGIN * abs(first):
         low_at = int(np.argmin(loss))
         evidence["loss_rise"] = last / lowest
         return result("lr_too_high", f"the training loss fell to {lowest:.4g} at epoch {low_at + 1}, then blew up "

@@ -17,6 +17,13 @@ neural networks?"): start from a saved model's backbone or ImageNet weights, swa
 the classifier, freeze the base or everything up to a named layer. Keras 3 runs a
 BatchNormalization layer with ``trainable = False`` in inference mode, so frozen
 BatchNorm keeps its moving statistics.
+
+ImageNet weights (``weights="imagenet"``) go into kerascnn's own network: the zoo
+builder downloads keras.applications' weights and transfers them
+(:mod:`kerascnn.models.transfer`). The raw pixels are then scaled as the weights were
+trained: "tf" to [-1, 1], "torch" and "caffe" by the ImageNet mean (and std); the
+Caffe-trained VGG and ResNet weights expect BGR, so their first convolution's input
+channels are reversed once and the saved model takes RGB like every other.
 """
 
 from __future__ import annotations
@@ -27,17 +34,12 @@ from kerascnn.core.errors import UsageError
 
 HEAD_LAYER = "predictions"
 
-# keras.applications networks for ``weights="imagenet"`` and their input scaling:
-# "tf" -> [-1, 1]; "torch" -> ImageNet mean/std of [0, 1] pixels.
-IMAGENET_BACKBONES = {
-    "mobilenet_v1": ("MobileNet", "tf"),
-    "mobilenet_v2": ("MobileNetV2", "tf"),
-    "densenet121": ("DenseNet121", "torch"),
-    "densenet169": ("DenseNet169", "torch"),
-    "densenet201": ("DenseNet201", "torch"),
+# ImageNet pixel statistics (RGB, 0-255) of keras.applications' preprocessing modes
+# (imagenet_utils.preprocess_input); "tf" is a plain rescaling to [-1, 1].
+_IMAGENET_NORMALIZATION = {
+    "torch": (np.array([0.485, 0.456, 0.406]) * 255.0, np.array([0.229, 0.224, 0.225]) * 255.0),
+    "caffe": (np.array([123.68, 116.779, 103.939]), np.ones(3)),
 }
-_IMAGENET_MEAN = np.array([0.485, 0.456, 0.406]) * 255.0
-_IMAGENET_STD = np.array([0.229, 0.224, 0.225]) * 255.0
 
 
 def channel_statistics(images: np.ndarray) -> tuple[list[float], list[float]]:
@@ -79,7 +81,8 @@ def build_training_model(
         new_head: re-initialise the classifier of ``init_from`` even if the class
             count matches.
         freeze: ``"base"`` or a layer name of the backbone.
-        weights: ``"imagenet"`` for keras.applications weights.
+        weights: ``"imagenet"``: kerascnn's network with keras.applications' ImageNet
+            weights (downloaded; see the module docstring).
         weight_decay, l1: kernel penalties (see :func:`add_weight_penalty`).
         name: the wrapper model's name.
 
@@ -106,11 +109,12 @@ def build_training_model(
     inputs = keras.Input(shape=tuple(image_shape), dtype="float32", name="image")
     if scaling == "tf":
         x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scaling")(inputs)
-    elif scaling == "torch":
-        channels = image_shape[-1]
+    elif scaling in _IMAGENET_NORMALIZATION:
+        mean, std = _IMAGENET_NORMALIZATION[scaling]
+        grey = image_shape[-1] == 1
         x = layers.Normalization(
-            mean=_IMAGENET_MEAN.mean() if channels == 1 else _IMAGENET_MEAN,
-            variance=(_IMAGENET_STD.mean() if channels == 1 else _IMAGENET_STD) ** 2,
+            mean=mean.mean() if grey else mean,
+            variance=(std.mean() if grey else std) ** 2,
             name="normalization",
         )(inputs)
     else:
@@ -186,23 +190,25 @@ def _head_layer(backbone):
 
 
 def imagenet_backbone(model_name: str, num_classes: int, input_size, model_kwargs):
-    """A keras.applications network with ImageNet weights and a new classifier (needs network)."""
+    """kerascnn's ``model_name`` with ImageNet weights (a download) and a new classifier.
+
+    Returns the backbone and the name of its input scaling ("tf", "torch" or "caffe").
+    """
     import keras
     from keras import layers
 
-    if model_name not in IMAGENET_BACKBONES:
-        raise UsageError(
-            f"ImageNet weights are available for: {', '.join(IMAGENET_BACKBONES)}. Received: model={model_name!r}"
-        )
-    if model_kwargs:
-        raise UsageError(f"Model arguments cannot change a pretrained network. Received: {model_kwargs}")
-    class_name, scaling = IMAGENET_BACKBONES[model_name]
-    size = tuple(input_size or (224, 224))
-    base = getattr(keras.applications, class_name)(
-        include_top=False, weights="imagenet", input_shape=(*size, 3), pooling="avg"
+    from kerascnn import models
+    from kerascnn.models.transfer import reference_for, reverse_input_channels
+
+    reference = reference_for(model_name)
+    size = tuple(input_size or reference.input_shape[:2])
+    base = models.build(
+        model_name, include_top=False, pooling="avg", input_shape=(*size, 3), weights="imagenet", **model_kwargs
     )
+    if reference.preprocessing == "caffe":  # BGR weights: the trained model takes RGB like every other
+        reverse_input_channels(base)
     outputs = layers.Dense(num_classes, activation="softmax", name=HEAD_LAYER)(base.output)
-    return keras.Model(base.inputs, outputs, name=model_name), scaling
+    return keras.Model(base.inputs, outputs, name=model_name), reference.preprocessing
 
 
 def freeze_layers(backbone, freeze: str) -> list[str]:

@@ -200,7 +200,6 @@ def compile_model(config: TrainConfig, dataset, x_train, learning_rate, *, task=
 
 def _train(config: TrainConfig, task, dataset, run: RunLayout, strategy, record: dict, *, chief, resume,
            extra_callbacks):
-    from kerascnn import data
     from kerascnn.training import distribute
 
     (x_train, y_train), validation = split_validation(dataset, config.validation_split, config.seed)
@@ -209,16 +208,17 @@ def _train(config: TrainConfig, task, dataset, run: RunLayout, strategy, record:
     batches = math.ceil(len(x_train) / config.batch_size)
     steps_per_epoch = min(batches, config.steps_per_epoch or batches)
 
-    train_ds = data.pipeline(
+    pipeline = task.pipeline  # images by default; sentences, P x K batches ... for other tasks
+    train_ds = pipeline(
         x_train, y_train, batch_size=config.batch_size, shuffle=True, seed=config.seed, augment=config.augment
     )
     if config.steps_per_epoch:
         train_ds = train_ds.take(steps_per_epoch)
     val_ds = None
     if validation is not None:
-        val_ds = data.pipeline(*validation, batch_size=config.batch_size, shuffle=False, seed=config.seed)
-    test_ds = data.pipeline(dataset.x_test, dataset.y_test, batch_size=config.batch_size, shuffle=False,
-                            seed=config.seed)
+        val_ds = pipeline(*validation, batch_size=config.batch_size, shuffle=False, seed=config.seed)
+    test_ds = pipeline(dataset.x_test, dataset.y_test, batch_size=config.batch_size, shuffle=False,
+                       seed=config.seed)
 
     schedule = config.schedule
     learning_rate = schedule.build(initial_lr=config.learning_rate, steps_per_epoch=steps_per_epoch,
@@ -393,6 +393,7 @@ def _write_outputs(run: RunLayout, model, history: dict, metrics: dict, task) ->
 
     with atomic_save_path(run.model) as tmp:
         model.save(tmp)
+    task.write_outputs(run.path, model)
     if history:
         plots.plot_curves(history, run.curves, title=f"{metrics['model']} on {metrics['dataset']}",
                           monitor=task.monitor)

@@ -157,3 +157,13 @@ def test_real_lenet5_omniglot_run_is_underfitting(tmp_path, shared_data):
     result = _train("lenet5", "omniglot", data_dir=shared_data, epochs=3, run_dir=tmp_path / "run")
     assert result.history["accuracy"][-1] < 0.5
     assert result.metrics["diagnosis"]["verdict"] == "underfitting", result.metrics["diagnosis"]
+
+
+def test_a_metric_loss_settling_near_zero_is_not_a_blow_up():
+    """A triplet loss that reached ~0 and wobbles (4e-7 -> 2e-4) has not diverged (absolute margin)."""
+    from kerascnn.training.diagnosis import diagnose_history
+
+    history = {"loss": [0.2, 0.01, 4e-7, 2e-4], "val_loss": [0.25, 0.05, 0.04, 0.04]}
+    assert diagnose_history(history)["verdict"] != "lr_too_high"
+    exploded = {"loss": [2.3, 0.9, 0.6, 1.5], "val_loss": [2.3, 1.0, 0.8, 1.6]}
+    assert diagnose_history(exploded)["verdict"] == "lr_too_high"

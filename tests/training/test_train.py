@@ -298,10 +298,14 @@ def test_a_user_defined_task_drives_the_trainer(tmp_path):
 
 
 def test_a_model_without_a_task_is_one_line(capsys, tmp_path):
-    """facenet_nn1 is an embedding model: say so, instead of failing on `classes=`."""
-    assert cli.main(["train", "facenet_nn1", "--run-dir", str(tmp_path / "run"), "--quiet"]) == 2
+    """facenet_nn1 is an embedding model: the 'embedding' Task trains it (a bad metric option is one line)."""
+    from kerascnn import tasks
+
+    assert tasks.for_model("facenet_nn1").name == "embedding"
+    assert cli.main(["train", "facenet_nn1", "--model-arg", "loss=tripplet", "--run-dir", str(tmp_path / "run"),
+                     "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "facenet_nn1" in err and "'embedding'" in err, err
+    assert len(err.splitlines()) == 1 and "Unknown loss 'tripplet'" in err, err
     assert not (tmp_path / "run").exists()
     from kerascnn.training import train
 

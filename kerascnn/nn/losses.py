@@ -1,0 +1,340 @@
+"""Metric-learning losses: each a pure function plus a serialisable ``keras.losses.Loss``.
+
+Every loss takes integer class ``labels`` (shape ``(B,)``) and a batch of
+``embeddings`` (``(B, D)``) and forms its pairs or triplets *inside the batch*
+(online mining), like tensorflow/similarity and TF Addons did; a ``Loss`` object
+is compiled with ``y_true = labels`` and ``y_pred = embeddings``:
+
+=========================  =============================================================
+:func:`contrastive_loss`   Hadsell, Chopra & LeCun (2006): pull same pairs together, push
+                           different pairs beyond a margin (Euclidean distance)
+:func:`triplet_loss`       Schroff, Kalenichenko & Philbin (2015, FaceNet):
+                           ``[d(a,p) - d(a,n) + margin]_+`` on squared L2 distances of
+                           normalised embeddings, with ``batch-all`` (Hermans et al. 2017),
+                           ``batch-hard`` (Hermans et al.) or ``semi-hard`` (FaceNet) mining;
+                           ``soft_margin=True`` replaces the hinge by ``softplus``;
+                           ``distance="cosine"`` is the cosine-similarity triplet loss
+:func:`angular_loss`       Wang, Zhou, Wen, Liu & Lin (2017): bound the angle at the negative
+=========================  =============================================================
+
+Distances (:func:`pairwise_distances`): ``"squared_l2"`` (FaceNet; in ``[0, 4]`` on the
+unit sphere), ``"l2"`` and ``"cosine"`` (``1 - cos``). Everything is ``keras.ops``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from kerascnn.core.errors import UsageError, unknown_name_message
+
+_PACKAGE = "kerascnn"
+DISTANCES = ("squared_l2", "l2", "cosine")
+MININGS = ("batch-all", "batch-hard", "semi-hard")
+_EPSILON = 1e-12
+
+
+def _check(name: str, value, valid) -> str:
+    if value not in valid:
+        raise UsageError(unknown_name_message(name, str(value), list(valid)))
+    return value
+
+
+# ---------------------------------------------------------------- distances and masks
+def pairwise_distances(embeddings, distance: str = "squared_l2"):
+    """``(B, B)`` distances between the rows of ``embeddings``.
+
+    ``"l2"`` has a zero-safe gradient (no NaN at ``d = 0``, e.g. on the diagonal).
+    """
+    _check("distance", distance, DISTANCES)
+    embeddings = ops.cast(embeddings, "float32")
+    if distance == "cosine":
+        unit = embeddings / ops.maximum(ops.norm(embeddings, axis=1, keepdims=True), _EPSILON)
+        return 1.0 - ops.matmul(unit, ops.transpose(unit))
+    squared_norms = ops.sum(ops.square(embeddings), axis=1)
+    squared = squared_norms[:, None] - 2.0 * ops.matmul(embeddings, ops.transpose(embeddings)) + squared_norms[None, :]
+    squared = ops.maximum(squared, 0.0)
+    if distance == "squared_l2":
+        return squared
+    zero = ops.cast(ops.equal(squared, 0.0), "float32")
+    return ops.sqrt(squared + zero * _EPSILON) * (1.0 - zero)
+
+
+def label_masks(labels):
+    """``(positive, negative)`` ``(B, B)`` float masks: same label and not itself; different label."""
+    labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
+    same = ops.equal(labels[:, None], labels[None, :])
+    not_self = ops.logical_not(ops.eye(ops.shape(labels)[0], dtype="bool"))
+    return ops.cast(ops.logical_and(same, not_self), "float32"), ops.cast(ops.logical_not(same), "float32")
+
+
+def _masked_mean(values, mask):
+    return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+# ---------------------------------------------------------------- pure functions
+def contrastive_loss(labels, embeddings, margin: float = 1.0):
+    """Contrastive loss (Hadsell et al. 2006) over all pairs of the batch.
+
+    Label convention: pairs are *same* when their class labels are equal (in the
+    pair form, :func:`pair_contrastive_loss`, ``1 = same``, ``0 = different``, as in
+    TF Addons; Hadsell et al. write ``Y = 0`` for similar pairs). With the
+    Euclidean distance ``d`` of each pair::
+
+        loss = 1/2 mean_same(d**2) + 1/2 mean_different(max(0, margin - d)**2)
+
+    Same and different pairs are averaged separately (a batch has far more
+    different pairs), so a 50/50 batch gives Hadsell's plain mean. Never put a
+    sigmoid in front of the margin: ``d`` is an unbounded distance.
+    """
+    distances = pairwise_distances(embeddings, "l2")
+    positive, negative = label_masks(labels)
+    pull = _masked_mean(ops.square(distances), positive)
+    push = _masked_mean(ops.square(ops.relu(margin - distances)), negative)
+    return 0.5 * pull + 0.5 * push
+
+
+def pair_contrastive_loss(same, distances, margin: float = 1.0):
+    """Contrastive loss of given pairs: ``same`` is 1 for a same pair, 0 for a different one.
+
+    ``mean(same * d**2 + (1 - same) * max(0, margin - d)**2) / 2`` (Hadsell et al. 2006).
+    """
+    same = ops.reshape(ops.cast(same, "float32"), (-1,))
+    distances = ops.reshape(ops.cast(distances, "float32"), (-1,))
+    per_pair = same * ops.square(distances) + (1.0 - same) * ops.square(ops.relu(margin - distances))
+    return 0.5 * ops.mean(per_pair)
+
+
+def _hinge(values, soft_margin: bool):
+    return ops.softplus(values) if soft_margin else ops.relu(values)
+
+
+def triplet_values(labels, embeddings, distance: str = "squared_l2"):
+    """``(d(a,p) - d(a,n), valid)``: ``(B, B, B)`` tensors over anchors ``a``, positives ``p``, negatives ``n``."""
+    positive, negative = label_masks(labels)
+    return _triplet_gaps(pairwise_distances(embeddings, distance), positive, negative)
+
+
+def _triplet_gaps(distances, positive, negative):
+    return distances[:, :, None] - distances[:, None, :], positive[:, :, None] * negative[:, None, :]
+
+
+def active_triplet_fraction(labels, embeddings, margin: float = 0.2, distance: str = "squared_l2"):
+    """Fraction of the batch's valid triplets with a positive loss (``d(a,p) - d(a,n) + margin > 0``)."""
+    gaps, valid = triplet_values(labels, embeddings, distance)
+    return _masked_mean(ops.cast(ops.greater(gaps + margin, 0.0), "float32"), valid)
+
+
+def triplet_loss(labels, embeddings, margin: float = 0.2, mining: str = "semi-hard", distance: str = "squared_l2",
+                 soft_margin: bool = False):
+    """Triplet loss (Schroff et al. 2015) with online mining in the batch.
+
+    For an anchor ``a``, a positive ``p`` (same class) and a negative ``n``:
+    ``[d(a,p) - d(a,n) + margin]_+`` (``softplus(d(a,p) - d(a,n))`` with ``soft_margin``,
+    Hermans et al. 2017, which needs no margin).
+
+    Mining:
+        ``"batch-all"``: the mean over the triplets with a positive loss (Hermans et al.);
+        ``"batch-hard"``: per anchor, its farthest positive and nearest negative;
+        ``"semi-hard"``: per (anchor, positive) pair, the nearest negative farther than the
+        positive (FaceNet section 3.2); with none, the farthest negative (as TF Addons'
+        ``TripletSemiHardLoss``).
+
+    Anchors without a positive or a negative in the batch contribute nothing; a batch
+    without any valid triplet has loss 0.
+    """
+    _check("mining", mining, MININGS)
+    distances = pairwise_distances(embeddings, distance)
+    positive, negative = label_masks(labels)
+    big = ops.stop_gradient(ops.max(distances)) + 1.0
+    if mining == "batch-hard":
+        hardest_positive = ops.max(distances * positive, axis=1)
+        hardest_negative = ops.min(distances + big * (1.0 - negative), axis=1)
+        has_both = ops.cast(ops.logical_and(ops.any(positive > 0, axis=1), ops.any(negative > 0, axis=1)), "float32")
+        values = _hinge(hardest_positive - hardest_negative + (0.0 if soft_margin else margin), soft_margin)
+        return _masked_mean(values, has_both)
+    if mining == "batch-all":
+        gaps, valid = _triplet_gaps(distances, positive, negative)
+        values = _hinge(gaps + (0.0 if soft_margin else margin), soft_margin)
+        if soft_margin:
+            return _masked_mean(values, valid)
+        active = valid * ops.cast(ops.greater(values, 1e-16), "float32")
+        return _masked_mean(values, active)
+    # semi-hard: for each (a, p), the nearest negative with d(a, n) > d(a, p), else the farthest negative.
+    d_ap = distances[:, :, None]  # (a, p, 1)
+    d_an = distances[:, None, :]  # (a, 1, n)
+    farther = negative[:, None, :] * ops.cast(ops.greater(d_an, d_ap), "float32")  # (a, p, n)
+    nearest_farther = ops.min(d_an + big * (1.0 - farther), axis=2)  # (a, p)
+    farthest = ops.max(distances * negative - big * (1.0 - negative), axis=1)[:, None]  # (a, 1)
+    chosen = ops.where(ops.any(farther > 0, axis=2), nearest_farther, farthest)
+    pairs = positive * ops.cast(ops.any(negative > 0, axis=1), "float32")[:, None]
+    values = _hinge(distances - chosen + (0.0 if soft_margin else margin), soft_margin)
+    return _masked_mean(values, pairs)
+
+
+def angular_loss(labels, embeddings, alpha_degrees: float = 45.0):
+    """Angular loss (Wang et al. 2017, eq. 5) over every valid triplet of the batch.
+
+    With ``c = (a + p) / 2``: ``[||a - p||**2 - 4 tan(alpha)**2 ||n - c||**2]_+``,
+    averaged over the triplets with a positive loss: the angle at the negative of
+    the triangle ``(a, p, n)`` must stay below ``alpha``.
+    """
+    if not 0 < alpha_degrees < 90:
+        raise UsageError(f"`alpha_degrees` must be in (0, 90). Received: alpha_degrees={alpha_degrees!r}")
+    embeddings = ops.cast(embeddings, "float32")
+    positive, negative = label_masks(labels)
+    squared = pairwise_distances(embeddings, "squared_l2")
+    centres = 0.5 * (embeddings[:, None, :] + embeddings[None, :, :])  # (a, p, D)
+    to_centre = ops.sum(ops.square(embeddings[None, None, :, :] - centres[:, :, None, :]), axis=-1)  # (a, p, n)
+    tan_squared = math.tan(math.radians(alpha_degrees)) ** 2
+    values = ops.relu(squared[:, :, None] - 4.0 * tan_squared * to_centre)
+    valid = positive[:, :, None] * negative[:, None, :]
+    return _masked_mean(values, valid * ops.cast(ops.greater(values, 1e-16), "float32"))
+
+
+# ---------------------------------------------------------------- Loss objects
+class _MetricLoss(keras.losses.Loss):
+    """A loss over the whole batch: ``call(labels, embeddings)`` returns one scalar."""
+
+    def __init__(self, name, reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ContrastiveLoss(_MetricLoss):
+    """:func:`contrastive_loss` over the batch's pairs (same class = same pair). Args: ``margin``."""
+
+    def __init__(self, margin: float = 1.0, name="contrastive_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.margin = float(margin)
+
+    def call(self, y_true, y_pred):
+        return contrastive_loss(y_true, y_pred, self.margin)
+
+    def get_config(self):
+        return {**super().get_config(), "margin": self.margin}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class TripletLoss(_MetricLoss):
+    """:func:`triplet_loss` with online mining. Args: ``margin``, ``mining``, ``distance``, ``soft_margin``."""
+
+    def __init__(self, margin: float = 0.2, mining: str = "semi-hard", distance: str = "squared_l2",
+                 soft_margin: bool = False, name="triplet_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.margin = float(margin)
+        self.mining = _check("mining", mining, MININGS)
+        self.distance = _check("distance", distance, DISTANCES)
+        self.soft_margin = bool(soft_margin)
+
+    def call(self, y_true, y_pred):
+        return triplet_loss(y_true, y_pred, self.margin, self.mining, self.distance, self.soft_margin)
+
+    def get_config(self):
+        return {**super().get_config(), "margin": self.margin, "mining": self.mining, "distance": self.distance,
+                "soft_margin": self.soft_margin}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class AngularLoss(_MetricLoss):
+    """:func:`angular_loss`. Args: ``alpha_degrees`` (Wang et al. use 36-55; default 45)."""
+
+    def __init__(self, alpha_degrees: float = 45.0, name="angular_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.alpha_degrees = float(alpha_degrees)
+
+    def call(self, y_true, y_pred):
+        return angular_loss(y_true, y_pred, self.alpha_degrees)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha_degrees": self.alpha_degrees}
+
+
+#: ``--loss`` names -> how to make the loss from ``margin`` / ``mining``.
+LOSSES = ("contrastive", "triplet", "soft-margin", "cosine-triplet", "angular")
+
+
+def make_loss(name: str, *, margin: float | None = None, mining: str = "semi-hard") -> keras.losses.Loss:
+    """The ``Loss`` for a ``--loss`` name (default margins: contrastive 1.0, triplet 0.2, cosine 0.2)."""
+    _check("loss", name, LOSSES)
+    if name == "contrastive":
+        return ContrastiveLoss(margin=1.0 if margin is None else margin)
+    if name == "angular":
+        return AngularLoss()
+    margin = 0.2 if margin is None else margin
+    return TripletLoss(margin=margin, mining=mining, distance="cosine" if name == "cosine-triplet" else "squared_l2",
+                       soft_margin=name == "soft-margin")
+
+
+# ---------------------------------------------------------------- epoch metrics
+class _BatchMeanMetric(keras.metrics.Mean):
+    """Mean over batches of a batch-level statistic of ``(labels, embeddings)``."""
+
+    def statistic(self, labels, embeddings):
+        raise NotImplementedError
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        return super().update_state(self.statistic(y_true, y_pred))
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PositiveDistance(_BatchMeanMetric):
+    """Mean squared L2 distance of same-class pairs in the batch (should fall)."""
+
+    def __init__(self, name="positive_distance", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def statistic(self, labels, embeddings):
+        return _masked_mean(pairwise_distances(embeddings), label_masks(labels)[0])
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class NegativeDistance(_BatchMeanMetric):
+    """Mean squared L2 distance of different-class pairs (should rise; near 0 with the positives = collapse)."""
+
+    def __init__(self, name="negative_distance", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def statistic(self, labels, embeddings):
+        return _masked_mean(pairwise_distances(embeddings), label_masks(labels)[1])
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ActiveTriplets(_BatchMeanMetric):
+    """Fraction of the batch's triplets violating the margin (``margin`` on squared L2)."""
+
+    def __init__(self, margin: float = 0.2, name="active_triplets", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.margin = float(margin)
+
+    def statistic(self, labels, embeddings):
+        return active_triplet_fraction(labels, embeddings, self.margin)
+
+    def get_config(self):
+        return {**super().get_config(), "margin": self.margin}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PrecisionAtOne(_BatchMeanMetric):
+    """Leave-one-out 1-nearest-neighbour accuracy inside the batch (anchors with a same-class partner)."""
+
+    def __init__(self, name="precision_at_1", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def statistic(self, labels, embeddings):
+        distances = pairwise_distances(embeddings)
+        positive, negative = label_masks(labels)
+        big = ops.stop_gradient(ops.max(distances)) + 1.0
+        nearest = ops.argmin(distances + big * ops.eye(ops.shape(distances)[0]), axis=1)
+        hit = ops.take_along_axis(positive, nearest[:, None], axis=1)[:, 0]
+        return _masked_mean(hit, ops.cast(ops.any(positive > 0, axis=1), "float32"))
+
+
+def epoch_metrics(margin: float = 0.2) -> list:
+    """What a metric run logs each epoch: precision@1, mean positive/negative distance, active triplets."""
+    return [PrecisionAtOne(), PositiveDistance(), NegativeDistance(), ActiveTriplets(margin)]

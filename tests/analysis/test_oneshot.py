@@ -1,0 +1,76 @@
+"""kerascnn.analysis.oneshot: 1-NN episodes, and Lake's run format written and read back (both paths agree)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kerascnn.analysis import oneshot
+from kerascnn.core.errors import UsageError
+from kerascnn.data import samplers
+
+
+def toy_set(seed=0):
+    """8 classes in 2 'alphabets'; each class a bright square at its own place plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(8), 5)
+    images = rng.integers(0, 60, (40, 12, 12, 1)).astype(np.uint8)
+    for k, c in enumerate(labels):
+        r, col = divmod(int(c), 4)
+        images[k, 6 * r:6 * r + 4, 3 * col:3 * col + 3] = 255
+    groups = np.where(labels < 4, "A", "B")
+    return images, labels, groups
+
+
+def pixels(images):
+    return np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+
+
+def test_nearest_support():
+    support = np.array([[0.0, 0.0], [10.0, 0.0]])
+    assert oneshot.nearest_support(support, np.array([3, 7]), np.array([[1.0, 0], [9, 1]])).tolist() == [3, 7]
+
+
+@pytest.mark.parametrize("protocol", oneshot.PROTOCOLS)
+def test_episodes_and_lake_runs_give_the_same_error_rate(tmp_path, protocol):
+    from kerascnn.runtime.images import load_images
+
+    images, labels, groups = toy_set()
+    # Spoil one class so that some trials fail: class 0 looks like class 1.
+    images[labels == 0] = images[labels == 1][0]
+    rng = np.random.default_rng(1)
+    episodes = samplers.episodes(labels, ways=4, shots=1, queries=1, count=6, rng=rng,
+                                 groups=groups if protocol == "within-alphabet" else None)
+    in_memory = oneshot.evaluate_episodes(pixels, images, episodes, protocol=protocol)
+    assert in_memory["protocol"] == protocol and in_memory["trials"] == 24 and in_memory["ways"] == 4
+    assert 0 < in_memory["error_rate"] < 0.5
+
+    runs = oneshot.write_runs(tmp_path / "runs", images, episodes)
+    lines = (runs / "run01" / "class_labels.txt").read_text().splitlines()
+    assert len(lines) == 4 and lines[0].startswith("run01/test/item01.png run01/training/class")
+    from_files = oneshot.evaluate_runs(lambda paths: pixels(load_images(paths, (12, 12, 1))), runs)
+    assert from_files["runs"] == 6 and from_files["trials"] == 24
+    assert from_files["error_rate"] == pytest.approx(in_memory["error_rate"])
+    assert sum(r["errors"] for r in from_files["per_run"]) == round(in_memory["error_rate"] * 24)
+
+
+def test_malformed_runs_are_one_line_errors(tmp_path):
+    images, labels, _ = toy_set()
+    episodes = samplers.episodes(labels, ways=3, shots=1, queries=1, count=1, rng=np.random.default_rng(0))
+    runs = oneshot.write_runs(tmp_path / "runs", images, episodes)
+    labels_file = runs / "run01" / "class_labels.txt"
+    labels_file.write_text("run01/test/item01.png\n")
+    with pytest.raises(UsageError, match=r"class_labels.txt:1: expected"):
+        oneshot.read_runs(runs)
+    labels_file.write_text("run01/test/item09.png run01/training/class01.png\n")
+    with pytest.raises(UsageError, match="image not found"):
+        oneshot.read_runs(runs)
+    labels_file.unlink()
+    with pytest.raises(UsageError, match="has no class_labels.txt"):
+        oneshot.read_runs(runs)
+    with pytest.raises(UsageError, match="No runNN folders"):
+        oneshot.read_runs(tmp_path)
+    with pytest.raises(UsageError, match="one-shot"):
+        oneshot.write_runs(tmp_path / "two", images, samplers.episodes(
+            labels, ways=2, shots=2, queries=1, count=1, rng=np.random.default_rng(0)))
+    assert not (tmp_path / "two").exists()
