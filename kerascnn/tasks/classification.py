@@ -25,7 +25,17 @@ class Classification(Task):
 
     # ------------------------------------------------------------ training
     def build_model(self, config, dataset, x_train):
+        from kerascnn import models
         from kerascnn.training.modeling import build_training_model, channel_statistics
+
+        expected = models.get_spec(config.model).default_input_shape
+        if len(expected) != len(dataset.input_shape):
+            shape = "x".join(map(str, dataset.input_shape))
+            raise UsageError(
+                f"{config.model} takes samples like {'x'.join(map(str, expected))} but {dataset.name} holds "
+                f"{shape} samples ({len(dataset.input_shape)} axes, not {len(expected)}): pick a model for this "
+                "kind of data (`kerascnn models`)."
+            )
 
         mean, variance = channel_statistics(x_train)
         return build_training_model(

@@ -185,8 +185,15 @@ def test_models_lists_every_registered_model(capsys):
 
 
 def _readme_zoo_rows() -> dict[str, str]:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    return {line.split("`")[1]: line for line in readme.splitlines() if line.startswith("| `")}
+    """The rows of the README's zoo table (the block under the generated header)."""
+    lines = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8").splitlines()
+    start = lines.index(models_command.MARKDOWN_HEADER.splitlines()[0]) + 2
+    rows = {}
+    for line in lines[start:]:
+        if not line.startswith("| `"):
+            break
+        rows[line.split("`")[1]] = line
+    return rows
 
 
 def test_readme_zoo_rows_are_the_generated_ones(capsys, monkeypatch):

@@ -141,3 +141,13 @@ def test_train_command_on_moving_mnist(shared_data, tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["task"] == "volume" and metrics["input_shape"] == [16, 64, 64, 1]
     assert metrics["test_samples"] == 2000
+
+
+def test_an_image_model_on_volumes_is_refused_in_one_line(tmp_path):
+    """A 2D classifier given 3D samples says which model kind fits instead of a Keras call traceback."""
+    from kerascnn.core.errors import UsageError
+    from kerascnn.training import train
+
+    with pytest.raises(UsageError, match=r"lenet5 takes samples like 32x32x1 but shapes3d holds 32x32x32x1"):
+        train("lenet5", "shapes3d", epochs=1, run_dir=tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run" / "model.keras").exists()
