@@ -253,14 +253,18 @@ def summarize(model: keras.Model, batch_size: int = 1) -> ModelSummary:
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
         raise UsageError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
+    from kerascnn.analysis.receptive_field import receptive_field_note
+
     graph = _graph_of(model)
     walker = _Walker(batch_size)
     walker.walk(graph, prefix="", top=True)
+    note = receptive_field_note(graph)
     return ModelSummary(
         name=model.name,
         input_shapes=tuple(_example_shape(t, model.name) for t in graph.inputs),
         batch_size=batch_size,
         layers=tuple(walker.rows),
+        notes=(note,) if note else (),
     )
 
 

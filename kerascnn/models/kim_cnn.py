@@ -40,6 +40,7 @@ import numpy as np
 from keras import layers
 
 from kerascnn.core.errors import UsageError
+from kerascnn.analysis.receptive_field import receptive_fields  # noqa: F401  (the lecture's formula)
 from kerascnn.models import register
 from kerascnn.models.common import check_choice, check_positive, check_rate
 from kerascnn.tasks.text import VARIANTS
@@ -227,38 +228,6 @@ def _sequence_length(input_shape) -> int:
     if len(shape) != 1 or isinstance(shape[0], bool) or not isinstance(shape[0], int) or shape[0] < 1:
         raise UsageError(f"`input_shape` must be (sequence_length,). Received: input_shape={input_shape!r}")
     return shape[0]
-
-
-def receptive_fields(model: keras.Model) -> dict[str, int]:
-    """Receptive field in input positions (words) of every 1D convolution and pooling layer.
-
-    The lecture's formula, layer by layer along the sequence axis:
-    ``r_out = r_in + (k - 1) d j_in`` and ``j_out = j_in s`` (kernel ``k``, dilation
-    ``d``, stride ``s``, ``j`` the distance in input positions between neighbouring
-    outputs). Parallel branches each get their own entry; layers that do not move
-    along the sequence (embedding, activations) pass ``(r, j)`` through. Global
-    pooling reports the field of the widest input it pools. Works on any
-    functional model with 1D layers (``{}`` when it has none).
-    """
-    fields: dict[int, tuple[int, int]] = {}  # id(KerasTensor) -> (receptive field, jump)
-    out: dict[str, int] = {}
-    for layer in model.layers:
-        for node in layer._inbound_nodes:
-            inputs = [t for t in node.input_tensors]
-            field_in = max((fields.get(id(t), (1, 1)) for t in inputs), default=(1, 1))
-            r, j = field_in
-            kind = type(layer).__name__
-            if kind in ("Conv1D", "MaxPooling1D", "AveragePooling1D"):
-                k = layer.kernel_size[0] if kind == "Conv1D" else layer.pool_size[0]
-                d = layer.dilation_rate[0] if kind == "Conv1D" else 1
-                s = layer.strides[0]
-                r, j = r + (k - 1) * d * j, j * s
-                out[layer.name] = r
-            elif kind == "GlobalMaxPooling1D":
-                out[layer.name] = r
-            for t in node.output_tensors:
-                fields[id(t)] = (r, j)
-    return out
 
 
 for _name, _builder, _description in (

@@ -263,3 +263,10 @@ def test_printing_a_summary_prints_the_lecture_table():
     table = summarize(model)
     assert str(table) == table.format_table()
     assert "Layer" in str(table) and "MACs:" in str(table) and "ModelSummary(" not in str(table)
+
+
+def test_1d_models_report_their_receptive_field():
+    """Issue 12: the lecture's dilation formula in the table (dilations 1, 2, 4 of width 3: 15 words)."""
+    table = summarize(models.build("textcnn_dilated", vocabulary_size=100))
+    assert any("up to 15 input positions" in note for note in table.notes)
+    assert not any("receptive field" in note for note in summarize(models.build("lenet5")).notes)
