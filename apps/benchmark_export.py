@@ -7,7 +7,8 @@ time every artifact with ``kerascnn.bench``) and check the goals from that one
 benchmark run, each runtime at its fastest thread count:
 
 * best float32 median within 1.25x of the GEMM bound (2 x MACs / the float32 GEMM
-  peak measured in the same run);
+  peak measured in the same run), and within 1.5x of its roofline bound (per layer
+  the slower of arithmetic and memory traffic, ``kerascnn.bench.roofline``);
 * best int8 >= 2.2x faster than TFLite float32;
 * int8 top-1 agreement with the Keras model >= 99 % on real images;
 * onnxruntime int8 >= 1.5x faster than onnxruntime float32;
@@ -47,6 +48,7 @@ GOALS = {
     "ort_int8_speedup_vs_ort_fp32": 1.5,
     "ort_int8_vs_tflite_int8": 1.25,  # onnxruntime int8 within 1.25 x of TFLite int8
     "int8_size_ratio": 0.3,
+    "fp32_vs_roofline_bound": 1.5,  # best fp32 median <= 1.5 x its roofline bound (bench rows' bound_ms)
 }
 #: Goals that are lower bounds (the others are upper bounds).
 AT_LEAST = {"int8_speedup_vs_tflite_fp32", "int8_top1_agreement", "ort_int8_speedup_vs_ort_fp32"}
@@ -92,6 +94,8 @@ def check_goals(point: dict) -> dict:
         "ort_int8_vs_tflite_int8": ms[("onnxruntime", "int8")] / ms[("litert", "int8")],
         "int8_size_ratio": max(sizes[(f, "int8")] / sizes[(f, "fp32")] for f in ("tflite", "onnx")),
     }
+    if fp32.get("bound_ms"):  # benchmarks from before the roofline have no per-layer bound
+        measured["fp32_vs_roofline_bound"] = fp32["median_ms"] / fp32["bound_ms"]
     goals = {
         name: {
             "measured": round(value, 3),
@@ -104,6 +108,8 @@ def check_goals(point: dict) -> dict:
         "threads": {f"{k[0]} {k[1]}": r["threads"] for k, r in timing.items()},
         "median_ms": {f"{k[0]} {k[1]}": v for k, v in ms.items()},
         "gemm_bound_ms": round(bound_ms, 3),
+        "best_fp32": f"{fp32['runtime']} {fp32['precision']}",
+        "best_fp32_roofline_bound_ms": fp32.get("bound_ms"),
         "gemm_peak_gflops": peak,
         "int8_gemm_bound_ms": round(2e-6 * point["macs"] / int8_peak, 3),
         "int8_gemm_peak_gops": int8_peak,

@@ -3,23 +3,31 @@
 Title: Siamese / triplet networks for one-shot Omniglot
 Description: the story of Koch et al. (2015) and FaceNet (Schroff et al. 2015) on
 the two offline Omniglot "background small" sets. A shared convolutional tower
-maps each 105x105 character to an L2-normalised embedding; batches of P
-characters x K drawings let the loss mine its pairs or triplets inside the batch;
-a character never seen in training is then recognised from a single example by
-its nearest neighbour in embedding space. Evaluated as the papers do: 20-way
+maps each 105x105 character to an L2-normalised embedding; a character never
+seen in training is then recognised from a single example by its nearest
+neighbour in embedding space. The default recipe trains the tower like a
+classifier with a large-margin softmax (CosFace, Wang et al. 2018: cosines to
+learned class centres, a margin on the true class), with each character turned
+by 90, 180 and 270 degrees as three more classes (Vinyals et al. 2016) and Koch
+et al.'s random affine distortions; ``--loss triplet|contrastive|...`` trains the
+same tower with a metric loss instead, mining its pairs or triplets inside
+batches of P characters x K drawings. Evaluated as the papers do: 20-way
 one-shot trials on held-out alphabets, *within-alphabet* (the 20 classes of a trial
 from one alphabet, Lake et al. 2015, the hard protocol) and *unstructured* (classes
 from anywhere, Vinyals et al. 2016), each result labelled with its protocol.
 
 References: Koch, Zemel, Salakhutdinov, "Siamese Neural Networks for One-shot Image
 Recognition", ICML DL workshop 2015; Schroff, Kalenichenko, Philbin, "FaceNet", CVPR
-2015; Hermans, Beyer, Leibe, "In Defense of the Triplet Loss", 2017.
+2015; Hermans, Beyer, Leibe, "In Defense of the Triplet Loss", 2017; Wang et al.,
+"CosFace", CVPR 2018; Deng et al., "ArcFace", CVPR 2019; Vinyals et al., "Matching
+Networks for One Shot Learning", NeurIPS 2016.
 
 Run it (``--data-dir`` holds ``omniglot/images_background_small{1,2}.zip``)::
 
-    python apps/siamese_oneshot.py --data-dir ../shared/data
-    python apps/siamese_oneshot.py --data-dir ../shared/data --loss contrastive
-    python apps/siamese_oneshot.py --data-dir ../shared/data --loss softmax    # the classification baseline
+    python apps/siamese_oneshot.py --data-dir ../shared/data                  # the recipe: CosFace, wide tower
+    python apps/siamese_oneshot.py --data-dir ../shared/data --loss arcface
+    python apps/siamese_oneshot.py --data-dir ../shared/data --loss triplet --mining semi-hard
+    python apps/siamese_oneshot.py --data-dir ../shared/data --loss softmax   # no margin: the baseline
 
 It saves the embedding model (raw pixels in, unit vector out) for
 ``kerascnn oneshot embedding.keras --dataset omniglot --alphabets Korean,Sanskrit``.
@@ -28,12 +36,14 @@ It saves the embedding model (raw pixels in, unit vector out) for
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from kerascnn.core.options import non_negative_int, positive_float, positive_int
 from kerascnn.core.script import check_output_file, run_script
 
-LOSSES = ("triplet", "contrastive", "soft-margin", "cosine-triplet", "angular", "softmax")
+LOSSES = ("cosface", "arcface", "softmax", "triplet", "contrastive", "soft-margin", "cosine-triplet", "angular")
+CLASSIFIER_LOSSES = ("cosface", "arcface", "softmax")  # trained through a cosine head over the training classes
 MININGS = ("semi-hard", "batch-hard", "batch-all")
 EVAL_ALPHABETS = "Korean,Sanskrit"  # 82 characters never trained on; 20-way trials fit in each
 
@@ -43,19 +53,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="folder holding omniglot/ (default: $KERASCNN_DATA)")
     parser.add_argument("--eval-alphabets", default=EVAL_ALPHABETS,
                         help=f"alphabets held out of training for the one-shot test (default {EVAL_ALPHABETS})")
-    parser.add_argument("--tower", default="small", help="small (conv-4), koch, or a zoo classifier name")
+    parser.add_argument("--tower", default="wide", help="wide (conv-4, 64-128 filters, ~26 px), small, koch, or a zoo "
+                        "classifier name")
     parser.add_argument("--embedding-dim", type=positive_int, default=128)
-    parser.add_argument("--loss", choices=LOSSES, default="triplet")
+    parser.add_argument("--loss", choices=LOSSES, default="cosface",
+                        help="cosface / arcface / softmax (classification-style; softmax: no margin) or a metric loss")
     parser.add_argument("--mining", choices=MININGS, default="semi-hard")
     parser.add_argument("--margin", type=positive_float, default=None,
-                        help="margin (default: 0.2 on squared distances; contrastive 1.0)")
+                        help="margin (default: CosFace 0.2, ArcFace 0.3 rad; triplet 0.2 on d^2; contrastive 1.0)")
+    parser.add_argument("--scale", type=positive_float, default=16.0, help="CosFace / ArcFace / softmax: the scale s")
+    parser.add_argument("--rotations", type=positive_int, default=4, choices=(1, 2, 3, 4),
+                        help="training characters turned by k * 90 degrees as new classes (default 4: x4 classes)")
     parser.add_argument("--classes-per-batch", type=positive_int, default=32, help="P of the P x K batches")
     parser.add_argument("--examples-per-class", type=positive_int, default=4, help="K of the P x K batches")
     parser.add_argument("--epochs", type=positive_int, default=30)
     parser.add_argument("--steps", type=positive_int, default=None, help="batches per epoch (default: one pass)")
-    parser.add_argument("--lr", type=positive_float, default=1e-3, help="peak learning rate of the cosine decay")
-    parser.add_argument("--augment", default="rotate:10,translate:0.08,zoom:0.1",
-                        help="augmentation spec ('none' to switch off); Koch et al. used affine distortions")
+    parser.add_argument("--lr", type=positive_float, default=2e-3, help="peak learning rate of the cosine decay")
+    parser.add_argument("--augment", default="koch",
+                        help="'koch': Koch et al.'s random affine distortions (default), 'none', or a kerascnn "
+                        "augmentation spec")
     parser.add_argument("--episodes", type=positive_int, default=100,
                         help="20-way one-shot episodes per protocol (20 trials each; default 100)")
     parser.add_argument("--seed", type=non_negative_int, default=42)
@@ -79,7 +95,9 @@ def main(argv=None) -> dict:
     from kerascnn.core.errors import UsageError
     from kerascnn.core.files import atomic_save_path
     from kerascnn.data import samplers
+    from kerascnn.data.distortions import RandomAffine
     from kerascnn.nn import losses
+    from kerascnn.nn.margin_model import ClassifierTrainedEmbedding
     from kerascnn.tasks.metric import build_embedding_network, raw_pixel_model
     from kerascnn.training import schedules
     from kerascnn.training.modeling import channel_statistics
@@ -93,59 +111,71 @@ def main(argv=None) -> dict:
     test_x, test_y, test_alphabet = samplers.evaluation_images(dataset, held_out)
     train_alphabets = [a for a in dataset.extra["alphabets"] if a not in held_out]
     train_x, train_y, _ = samplers.evaluation_images(dataset, train_alphabets)
-    train_y = np.unique(train_y, return_inverse=True)[1]  # classes 0..C-1 for the softmax baseline
-    print(f"training on {len(train_alphabets)} alphabets ({len(np.unique(train_y))} characters, {len(train_x)} "
+    train_y = np.unique(train_y, return_inverse=True)[1]  # classes 0..C-1 for the classifier head
+    characters = len(np.unique(train_y))
+    print(f"training on {len(train_alphabets)} alphabets ({characters} characters, {len(train_x)} "
           f"drawings); one-shot test on {', '.join(held_out)} ({len(np.unique(test_y))} characters)")
+    statistics = channel_statistics(train_x)
+    # ## Class augmentation: a character turned by 90 degrees is another character (x4 classes).
+    train_x, train_y = samplers.rotated_classes(train_x, train_y, args.rotations)
 
     # ## Batches of P characters x K drawings, new every epoch, augmented in the pipeline.
     p, k = args.classes_per_batch, args.examples_per_class
     steps = args.steps or max(1, len(train_x) // (p * k))
-    augment = None if args.augment in ("", "none") else args.augment
+    augment = {"": None, "none": None, "koch": RandomAffine(fill_value=255.0, seed=args.seed)}.get(
+        args.augment, args.augment)
     train_ds = samplers.balanced_batches(train_x, train_y, classes_per_batch=p, examples_per_class=k,
                                          seed=args.seed, batches_per_epoch=steps, augment=augment)
 
     # ## The model: raw pixels -> normalisation -> tower -> L2-normalised embedding.
     network = build_embedding_network("triplet", dataset.input_shape, None,
                                       {"tower": args.tower, "embedding_dim": args.embedding_dim})
-    embedding = raw_pixel_model(network, dataset.input_shape, *channel_statistics(train_x), name="omniglot_embedding")
-    if args.loss == "softmax":
-        # Baseline: classify the training characters (softmax on a scaled cosine), keep the tower.
-        logits = keras.layers.Dense(int(train_y.max()) + 1, name="classes")(
-            keras.layers.Rescaling(16.0, name="scale")(embedding.output))
-        trained = keras.Model(embedding.input, keras.layers.Softmax(name="softmax")(logits))
-        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+    embedding = raw_pixel_model(network, dataset.input_shape, *statistics, name="omniglot_embedding")
+    metrics = losses.epoch_metrics(0.2 if args.margin is None or args.loss in CLASSIFIER_LOSSES else args.margin)
+    if args.loss in CLASSIFIER_LOSSES:
+        # Classify the training characters through cosines to learned class centres; keep the tower.
+        trained = ClassifierTrainedEmbedding(embedding, classes=int(train_y.max()) + 1, name="omniglot_classifier")
+        if args.loss == "arcface":
+            loss = losses.ArcFaceLoss(scale=args.scale, margin=args.margin)
+        else:  # softmax: CosFace without a margin (NormFace's scaled cosine softmax)
+            loss = losses.CosFaceLoss(scale=args.scale, margin=0.0 if args.loss == "softmax" else args.margin)
     else:
         trained = embedding
         loss = losses.make_loss(args.loss, margin=args.margin, mining=args.mining)
-        metrics = losses.epoch_metrics(0.2 if args.margin is None else args.margin)
     learning_rate = schedules.build("cosine", initial_lr=args.lr, steps_per_epoch=steps, epochs=args.epochs)
     trained.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
 
     # ## Train.
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), sum(os.times()[:4])
     history = trained.fit(train_ds, epochs=args.epochs, shuffle=False, verbose=2).history  # new batches each epoch
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, sum(os.times()[:4]) - cpu_start
     final = {name: float(values[-1]) for name, values in history.items()}
     if final.get("negative_distance", 1.0) < 1e-3:
         raise UsageError("The embeddings collapsed (all distances near 0): lower --lr or change --mining.")
 
     # ## One-shot 20-way trials on the unseen alphabets, under both protocols.
     results = {}
+    embed = lambda images: embedding.predict(images.astype("float32"), batch_size=256, verbose=0)  # noqa: E731
     for protocol in ("within-alphabet", "unstructured"):
         episodes = samplers.episodes(test_y, ways=20, shots=1, queries=1, count=args.episodes,
                                      rng=np.random.default_rng(0),
                                      groups=test_alphabet if protocol == "within-alphabet" else None)
-        embed = lambda images: embedding.predict(images.astype("float32"), batch_size=256, verbose=0)  # noqa: E731
-        results[protocol] = oneshot.evaluate_episodes(embed, test_x, episodes, protocol=protocol)
-        print(f"20-way one-shot, {protocol} protocol, {results[protocol]['trials']} trials: accuracy "
-              f"{results[protocol]['accuracy']:.2%}")
+        for centre in (False, True):  # plain nearest neighbour; after centring on the support set's mean
+            key = protocol + ("-centred" if centre else "")
+            results[key] = oneshot.evaluate_episodes(embed, test_x, episodes, protocol=protocol, centre=centre)
+            print(f"20-way one-shot, {protocol} protocol{', support-centred' if centre else ''}, "
+                  f"{results[key]['trials']} trials: accuracy {results[key]['accuracy']:.2%}")
     with atomic_save_path(args.out) as tmp:
         embedding.save(tmp)
-    label = args.loss if args.loss in ("softmax", "contrastive", "angular") else f"{args.loss} ({args.mining})"
-    print(f"{label}, tower {args.tower}: trained {args.epochs} epochs in {seconds:.0f} s; saved {args.out}")
-    return {"loss": args.loss, "mining": args.mining, "seconds": seconds, "final": final,
+    mined = args.loss in ("triplet", "soft-margin", "cosine-triplet")
+    label = f"{args.loss} ({args.mining})" if mined else args.loss
+    print(f"{label}, tower {args.tower}: trained {args.epochs} epochs in {seconds:.0f} s ({cpu_seconds:.0f} s CPU); "
+          f"saved {args.out}")
+    return {"loss": args.loss, "mining": args.mining, "seconds": seconds, "cpu_seconds": cpu_seconds, "final": final,
             "within_alphabet": results["within-alphabet"]["accuracy"],
-            "unstructured": results["unstructured"]["accuracy"]}
+            "unstructured": results["unstructured"]["accuracy"],
+            "within_alphabet_centred": results["within-alphabet-centred"]["accuracy"],
+            "unstructured_centred": results["unstructured-centred"]["accuracy"]}
 
 
 if __name__ == "__main__":

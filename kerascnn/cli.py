@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("predict", "classify images with an .onnx or .tflite model (no TensorFlow)"),
     "oneshot": ("oneshot", "N-way one-shot error rate of an embedding model (Lake runs or episodes)"),
     "verify": ("verify", "verification report of an embedding model: ROC AUC, EER, accuracy, VAL@FAR"),
+    "exercises": ("exercises", "classroom exercises: list them, start one (.py or notebook), check your answer"),
+    "grade": ("grade", "grade a submission or a class folder (public + hidden checks), CSV of scores"),
 }
 
 EXIT_USAGE = 2

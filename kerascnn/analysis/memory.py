@@ -304,6 +304,38 @@ def available_bytes(meminfo: str | os.PathLike = "/proc/meminfo") -> int | None:
     return found
 
 
+@dataclass(frozen=True)
+class Budget:
+    """The memory a training run must fit in, and where the number came from (for messages)."""
+
+    bytes: int | None  #: ``None``: unknown (no ``/proc/meminfo``)
+    where: str  #: "the --memory-budget", "this machine's available memory"
+
+
+def budget(memory_budget: str | None = None) -> Budget:
+    """``--memory-budget SIZE`` when given, else this machine's available memory."""
+    if memory_budget is not None:
+        return Budget(parse_bytes(memory_budget), "the --memory-budget")
+    return Budget(available_bytes(), "this machine's available memory")
+
+
+def check_fits(name: str, estimate: MemoryPlan, limit: Budget, *, batch_flag: str = "batch") -> int | None:
+    """The largest batch that fits ``limit`` (``None`` when it is unknown); ``UsageError`` when
+    ``estimate`` does not fit, in one line naming the largest batch that does."""
+    from kerascnn.analysis.summary import format_bytes
+
+    if limit.bytes is None:
+        return None
+    largest = estimate.largest_batch(limit.bytes)
+    if not estimate.fits(limit.bytes):
+        advice = (f"the largest batch that fits is {largest}" if largest
+                  else "not even one example fits: use a smaller input or model")
+        raise UsageError(f"{name} at {batch_flag} {estimate.batch_size} needs about "
+                         f"{format_bytes(estimate.total_bytes)} to train, more than {limit.where} "
+                         f"({format_bytes(limit.bytes)}); {advice}.")
+    return largest
+
+
 def _cgroup_room() -> int | None:
     """Bytes left under a cgroup v2 memory limit, if one is set."""
     base = Path("/sys/fs/cgroup")
@@ -355,4 +387,5 @@ def _rss_bytes(field_name: str) -> int:
     raise UsageError(f"/proc/self/status has no {field_name}: memory measurement needs Linux.")
 
 
-__all__ = ["SLOTS", "LayerMemory", "MemoryPlan", "plan", "available_bytes", "parse_bytes", "measure_step"]
+__all__ = ["SLOTS", "Budget", "LayerMemory", "MemoryPlan", "plan", "available_bytes", "budget", "check_fits",
+           "parse_bytes", "measure_step"]

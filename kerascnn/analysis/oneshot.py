@@ -46,12 +46,30 @@ def nearest_support(support_embeddings: np.ndarray, support_labels: np.ndarray,
     return np.asarray(support_labels)[np.argmin(distances, axis=1)]
 
 
+def centre_on_support(support: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Subtract the support set's mean embedding from both sets and re-normalise to unit length.
+
+    SimpleShot's "CL2N" (Wang, Chao, Weinberger & van der Maaten 2019) with the episode's
+    support mean: what all 20 candidates share (an alphabet's style) no longer counts in
+    the distances. It uses the labelled support set only; each query is still classified
+    on its own.
+    """
+    mean = np.asarray(support, dtype=np.float64).mean(axis=0, keepdims=True)
+
+    def unit(x):
+        x = np.asarray(x, dtype=np.float64) - mean
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+    return unit(support), unit(query)
+
+
 def evaluate_episodes(embed: Callable[[np.ndarray], np.ndarray], images: np.ndarray, episodes, *,
-                      protocol: str) -> dict:
+                      protocol: str, centre: bool = False) -> dict:
     """Accuracy of 1-nearest-neighbour over ``episodes`` (:class:`kerascnn.data.samplers.Episode`).
 
-    Each distinct image is embedded once. Returns ``{"protocol", "ways", "shots",
-    "episodes", "trials", "accuracy", "error_rate", "per_episode"}``.
+    Each distinct image is embedded once. ``centre``: compare the embeddings after
+    :func:`centre_on_support`. Returns ``{"protocol", "ways", "shots", "episodes",
+    "trials", "accuracy", "error_rate", "per_episode", "centred"}``.
     """
     if protocol not in PROTOCOLS:
         from kerascnn.core.errors import unknown_name_message
@@ -66,6 +84,8 @@ def evaluate_episodes(embed: Callable[[np.ndarray], np.ndarray], images: np.ndar
     for episode in episodes:
         support = embeddings[[row[int(i)] for i in episode.support]]
         query = embeddings[[row[int(i)] for i in episode.query]]
+        if centre:
+            support, query = centre_on_support(support, query)
         hits = int(np.sum(nearest_support(support, episode.support_labels, query) == episode.query_labels))
         per_episode.append(hits / len(episode.query))
         correct, trials = correct + hits, trials + len(episode.query)
@@ -74,6 +94,7 @@ def evaluate_episodes(embed: Callable[[np.ndarray], np.ndarray], images: np.ndar
         "protocol": protocol, "ways": int(len(episodes[0].classes)),
         "shots": int(len(episodes[0].support) // len(episodes[0].classes)), "episodes": len(episodes),
         "trials": trials, "accuracy": accuracy, "error_rate": 1 - accuracy, "per_episode": per_episode,
+        "centred": bool(centre),
     }
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from kerascnn import runtime, tasks
 from kerascnn.bench import macs as graph_macs
+from kerascnn.bench import roofline
 from kerascnn.core.errors import DataNotFoundError, UsageError
 from kerascnn.core.layout import FORMAT_SUFFIXES, RunLayout, format_of
 
@@ -37,6 +38,7 @@ class Artifact:
     size_bytes: int
     macs: int | None = None  # multiply-accumulates per example
     task: str = tasks.DEFAULT  # decides the example inputs (kerascnn.tasks.Task.example_inputs)
+    layers: list | None = None  # kerascnn.bench.roofline.Layer rows of its graph (None: no graph read)
 
 
 def model_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
@@ -76,9 +78,10 @@ def model_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
 def discover(paths: Iterable[str | os.PathLike]) -> list[Artifact]:
     """Artifacts under ``paths`` (see :func:`model_files`) with precision, task and MACs per example.
 
-    MACs are counted from the ONNX or TFLite graph (:func:`kerascnn.bench.macs.count_macs`);
-    a Keras model takes the count of a float32 artifact beside it, or is counted
-    once loaded (which needs TensorFlow).
+    MACs and the roofline's layers are read from the ONNX or TFLite graph
+    (:func:`kerascnn.bench.roofline.graph_layers`; the MACs are those of
+    :func:`kerascnn.bench.macs.count_macs`); a Keras model takes both from a
+    float32 artifact beside it, or its MACs are counted once loaded (which needs TensorFlow).
     """
     artifacts = []
     for path in model_files(paths):
@@ -86,14 +89,16 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[Artifact]:
         manifest = _manifest(path)
         precision = _manifest_precision(manifest, path) or graph_precision(path)
         task = tasks.get(manifest.get("task") or _run_task(path)).name  # unknown task: UsageError now
-        macs = graph_macs.count_macs(path) if fmt != "keras" else None
-        artifacts.append(Artifact(path, RUNTIMES[fmt], precision, path.stat().st_size, macs, task))
+        layers = roofline.graph_layers(path) if fmt != "keras" else None
+        macs = sum(layer.macs for layer in layers) or None if layers is not None else None
+        artifacts.append(Artifact(path, RUNTIMES[fmt], precision, path.stat().st_size, macs, task, layers))
     for artifact in artifacts:
         if artifact.macs is None:
             siblings = [
-                a.macs for a in artifacts if a.path.parent == artifact.path.parent and a.macs and a.precision == "fp32"
+                a for a in artifacts if a.path.parent == artifact.path.parent and a.macs and a.precision == "fp32"
             ]
-            artifact.macs = siblings[0] if siblings else None
+            if siblings:
+                artifact.macs, artifact.layers = siblings[0].macs, artifact.layers or siblings[0].layers
     return artifacts
 
 

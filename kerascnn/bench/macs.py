@@ -67,6 +67,15 @@ def onnx_macs(source) -> int | None:
     the weight ``[M, C/group, k...]`` gives ``C/group * prod(k)`` per output value.
     ``MatMul``, ``Gemm`` (``transA``) and their integer forms: the inner dimension per output value.
     """
+    graph, shapes, batch = onnx_shapes(source)
+    return sum(onnx_node_macs(node, shapes) for node in graph.node) // max(1, batch) or None
+
+
+def onnx_shapes(source) -> tuple:
+    """``(graph with inferred shapes, {tensor name: shape}, batch)`` of an ONNX model (path or ``ModelProto``).
+
+    Symbolic dimensions count as 1; ``batch`` is the first dimension of the first graph input.
+    """
     import onnx
 
     model = source if isinstance(source, onnx.ModelProto) else load_onnx(source)
@@ -80,22 +89,23 @@ def onnx_macs(source) -> int | None:
         shapes[init.name] = list(init.dims)
     inputs = [value.name for value in graph.input if value.name not in initializers]
     batch = (shapes.get(inputs[0]) or [1])[0] if inputs else 1
+    return graph, shapes, batch
 
-    total = 0
-    for node in graph.node:
-        out = shapes.get(node.output[0]) if node.output else None
-        if not out:
-            continue
-        if node.op_type in _ONNX_CONV_WEIGHT:
-            weight = shapes.get(node.input[_ONNX_CONV_WEIGHT[node.op_type]])
-            if weight:
-                total += math.prod(out) * math.prod(weight[1:])
-        elif node.op_type in _ONNX_MATMUL_OPERANDS:
-            a = shapes.get(node.input[_ONNX_MATMUL_OPERANDS[node.op_type][0]])
-            if a:
-                trans_a = any(attr.name == "transA" and attr.i for attr in node.attribute)
-                total += math.prod(out) * (a[-2] if trans_a else a[-1])
-    return total // max(1, batch) or None
+
+def onnx_node_macs(node, shapes: dict) -> int:
+    """MACs of one ONNX node for the whole (inferred) batch; 0 for operators without multiply-adds."""
+    out = shapes.get(node.output[0]) if node.output else None
+    if not out:
+        return 0
+    if node.op_type in _ONNX_CONV_WEIGHT:
+        weight = shapes.get(node.input[_ONNX_CONV_WEIGHT[node.op_type]])
+        return math.prod(out) * math.prod(weight[1:]) if weight else 0
+    if node.op_type in _ONNX_MATMUL_OPERANDS:
+        a = shapes.get(node.input[_ONNX_MATMUL_OPERANDS[node.op_type][0]])
+        if a:
+            trans_a = any(attr.name == "transA" and attr.i for attr in node.attribute)
+            return math.prod(out) * (a[-2] if trans_a else a[-1])
+    return 0
 
 
 # --------------------------------------------------------------------------- TFLite
@@ -127,16 +137,22 @@ def tflite_macs(path: str | os.PathLike) -> int | None:
     """
     interpreter = load_tflite(path)
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    total = sum(tflite_op_macs(op, tensors) for op in interpreter._get_ops_details())
+    return total // max(1, tflite_batch(interpreter)) or None
+
+
+def tflite_batch(interpreter) -> int:
+    """The batch dimension of a LiteRT interpreter's first input (1 for scalars)."""
     inputs = interpreter.get_input_details()
-    batch = int(inputs[0]["shape"][0]) if inputs and len(inputs[0]["shape"]) else 1
-    total = 0
-    for op in interpreter._get_ops_details():  # the public API lists no per-operator details
-        if len(op["inputs"]) < 2 or not len(op["outputs"]):
-            continue
-        per_output = _tflite_per_output(op["op_name"], [int(d) for d in tensors[op["inputs"][1]]["shape"]])
-        if per_output:
-            total += math.prod(int(d) for d in tensors[op["outputs"][0]]["shape"]) * per_output
-    return total // max(1, batch) or None
+    return int(inputs[0]["shape"][0]) if inputs and len(inputs[0]["shape"]) else 1
+
+
+def tflite_op_macs(op: dict, tensors: dict) -> int:
+    """MACs of one TFLite operator (``interpreter._get_ops_details()`` entry) for its whole batch."""
+    if len(op["inputs"]) < 2 or not len(op["outputs"]) or op["inputs"][1] < 0:
+        return 0
+    per_output = _tflite_per_output(op["op_name"], [int(d) for d in tensors[op["inputs"][1]]["shape"]])
+    return math.prod(int(d) for d in tensors[op["outputs"][0]]["shape"]) * per_output if per_output else 0
 
 
 # --------------------------------------------------------------------------- Keras
@@ -152,4 +168,7 @@ def keras_macs(model) -> int | None:
         return None
 
 
-__all__ = ["count_macs", "onnx_macs", "tflite_macs", "keras_macs", "load_onnx", "load_tflite"]
+__all__ = [
+    "count_macs", "onnx_macs", "tflite_macs", "keras_macs", "load_onnx", "load_tflite", "onnx_shapes",
+    "onnx_node_macs", "tflite_op_macs", "tflite_batch",
+]

@@ -9,28 +9,60 @@ from pathlib import Path
 import numpy as np
 
 from kerascnn.bench.machine import GemmPeaks
+from kerascnn.bench.roofline import model_bound_ms
+
+
+#: The keys of every report row (:func:`summarise`).
+RESULT_KEYS = (
+    "runtime", "precision", "file", "threads", "batch",
+    "init_ms", "first_inference_ms", "warmup_ms", "min_ms", "mean_ms", "std_ms", "median_ms", "p90_ms", "p95_ms",
+    "p99_ms", "throughput", "size_bytes", "peak_memory_bytes", "macs", "gflops", "gemm_peak_gflops", "int8_gemm_peak_gops",
+    "memory_bandwidth_gbs", "gemm_bound_ms", "bound_ms", "bound_fraction", "peak_fraction", "runs",
+)
 
 
 def summarise(config, peaks: GemmPeaks) -> dict:
     """One report row from a timed configuration (:class:`kerascnn.bench.timing.Config`).
 
-    ``bound_ms = 2 * MACs * batch / peak`` and ``peak_fraction = GFLOP/s / peak``
-    use the peak of the artifact's arithmetic (:meth:`GemmPeaks.limit`: int8
-    for ``int8`` and ``dynamic``, float32 otherwise), at the row's thread count.
+    * ``gemm_bound_ms = 2 * MACs * batch / peak`` and ``peak_fraction = GFLOP/s / peak``
+      use the peak of the artifact's arithmetic (:meth:`GemmPeaks.limit`: int8
+      for ``int8`` and ``dynamic``, float32 otherwise), at the row's thread count;
+    * ``bound_ms`` is the roofline bound (:func:`kerascnn.bench.roofline.model_bound_ms`:
+      per layer the slower of arithmetic and memory traffic) when the artifact's
+      layers are known and the bandwidths measured, else ``gemm_bound_ms``;
+      ``bound_fraction = bound_ms / median_ms`` ("% of bound": 100 % = at the limit);
+    * start-up and spread as ``onnxruntime_perf_test`` reports them (see :mod:`kerascnn.bench.timing`).
     """
     times_ms = np.asarray(config.times) * 1e3
     median = float(np.median(times_ms))
     macs = config.artifact.macs
     flops = 2.0 * macs * config.batch if macs else None
     limit = peaks.limit(config.artifact.precision, config.threads)
+    gemm_bound = flops / (limit * 1e9) * 1e3 if flops else None
+    layers = config.artifact.layers
+    bound = (
+        model_bound_ms(layers, config.artifact.precision, config.threads, config.batch, peaks)
+        if layers and peaks.memory else gemm_bound
+    )
+
+    def ms(seconds) -> float | None:
+        return round(float(seconds) * 1e3, 6) if seconds is not None else None
+
     return {
         "runtime": config.runtime,
         "precision": config.artifact.precision,
         "file": os.fspath(config.artifact.path),
         "threads": config.threads,
         "batch": config.batch,
+        "init_ms": ms(config.init_seconds),
+        "first_inference_ms": ms(config.first_seconds),
+        "warmup_ms": ms(np.mean(config.warmup_times)) if config.warmup_times else None,
+        "min_ms": round(float(np.min(times_ms)), 6),
+        "mean_ms": round(float(np.mean(times_ms)), 6),
+        "std_ms": round(float(np.std(times_ms)), 6),
         "median_ms": round(median, 6),
         "p90_ms": round(float(np.percentile(times_ms, 90)), 6),
+        "p95_ms": round(float(np.percentile(times_ms, 95)), 6),
         "p99_ms": round(float(np.percentile(times_ms, 99)), 6),
         "throughput": round(config.batch / (median / 1e3), 2),
         "size_bytes": config.artifact.size_bytes,
@@ -39,7 +71,10 @@ def summarise(config, peaks: GemmPeaks) -> dict:
         "gflops": round(flops / (median / 1e3) / 1e9, 2) if flops else None,
         "gemm_peak_gflops": peaks.fp32[config.threads],
         "int8_gemm_peak_gops": peaks.int8[config.threads],
-        "bound_ms": round(flops / (limit * 1e9) * 1e3, 6) if flops else None,
+        "memory_bandwidth_gbs": peaks.memory.get(config.threads),
+        "gemm_bound_ms": round(gemm_bound, 6) if gemm_bound else None,
+        "bound_ms": round(bound, 6) if bound else None,
+        "bound_fraction": round(bound / median, 3) if bound else None,
         "peak_fraction": round(flops / (median / 1e3) / 1e9 / limit, 3) if flops else None,
         "runs": len(config.times),
     }
@@ -69,20 +104,28 @@ def format_size(n: float) -> str:
 
 
 def format_table(report: dict) -> str:
-    """The report as a fixed-width text table, fastest first within each batch size."""
+    """The report as fixed-width text: latency against the bound (fastest first per batch), then start-up.
+
+    ``bound ms`` is the roofline bound and ``%bound`` = bound / median (100 % = at the machine's limit).
+    """
     header = (
         f"{'file':<28} {'runtime':<22} {'prec':<7} {'thr':>3} {'batch':>5} {'median ms':>10} "
-        f"{'p90 ms':>8} {'p99 ms':>8} {'img/s':>9} {'size':>9} {'mem MB':>7} {'GFLOP/s':>8} {'%peak':>6}"
+        f"{'p90 ms':>8} {'p99 ms':>8} {'img/s':>9} {'size':>9} {'mem MB':>7} {'GFLOP/s':>8} {'%peak':>6} "
+        f"{'bound ms':>9} {'%bound':>6}"
     )
+    rows = sorted(report["results"], key=lambda r: (r["batch"], r["median_ms"]))
     lines = [header, "-" * len(header)]
-    for r in sorted(report["results"], key=lambda r: (r["batch"], r["median_ms"])):
+    for r in rows:
         memory = f"{r['peak_memory_bytes'] / 2**20:.1f}" if r["peak_memory_bytes"] is not None else "-"
         gflops = f"{r['gflops']:.1f}" if r["gflops"] is not None else "-"
         fraction = f"{100 * r['peak_fraction']:.0f}%" if r["peak_fraction"] is not None else "-"
+        bound = f"{r['bound_ms']:.3f}" if r.get("bound_ms") is not None else "-"
+        of_bound = f"{100 * r['bound_fraction']:.0f}%" if r.get("bound_fraction") is not None else "-"
         lines.append(
             f"{Path(r['file']).name[:28]:<28} {r['runtime']:<22} {r['precision']:<7} {r['threads']:>3} "
             f"{r['batch']:>5} {r['median_ms']:>10.3f} {r['p90_ms']:>8.3f} {r['p99_ms']:>8.3f} "
-            f"{r['throughput']:>9.1f} {format_size(r['size_bytes']):>9} {memory:>7} {gflops:>8} {fraction:>6}"
+            f"{r['throughput']:>9.1f} {format_size(r['size_bytes']):>9} {memory:>7} {gflops:>8} {fraction:>6} "
+            f"{bound:>9} {of_bound:>6}"
         )
     machine = report["machine"]
     load = f"; load average {machine['load_average'][0]:.2f}" if machine.get("load_average") else ""
@@ -91,7 +134,30 @@ def format_table(report: dict) -> str:
     lines.append(
         GemmPeaks.from_json(machine).describe()
         + ". %peak: the row's GFLOP/s over the peak of its arithmetic (int8 for int8 and dynamic)."
+        + " bound: roofline, per layer max(2 x MACs / peak, bytes / bandwidth); %bound = bound / median."
     )
+    if any(r.get("init_ms") is not None for r in rows):
+        lines += ["", _startup_table(rows)]
+    return "\n".join(lines)
+
+
+def _startup_table(rows: list[dict]) -> str:
+    """Start-up and spread, in the fields of ``onnxruntime_perf_test`` and LiteRT's ``benchmark_model``."""
+
+    def cell(value) -> str:
+        return f"{value:.3f}" if value is not None else "-"
+
+    keys = ("init_ms", "first_inference_ms", "warmup_ms", "min_ms", "mean_ms", "std_ms", "median_ms", "p90_ms",
+            "p95_ms", "p99_ms")
+    titles = ("init ms", "first ms", "warmup ms", "min ms", "mean ms", "std ms", "p50 ms", "p90 ms", "p95 ms",
+              "p99 ms")
+    header = f"{'file':<28} {'runtime':<22} {'thr':>3} {'batch':>5} " + " ".join(f"{t:>10}" for t in titles)
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            f"{Path(r['file']).name[:28]:<28} {r['runtime']:<22} {r['threads']:>3} {r['batch']:>5} "
+            + " ".join(f"{cell(r.get(k)):>10}" for k in keys)
+        )
     return "\n".join(lines)
 
 

@@ -27,6 +27,16 @@ Method (what a reader of the numbers should know):
   kept: a burst of load from another process must not lower the physical
   limit. That one value per thread count is what the progress line, the
   table, the JSON ``machine`` section and every row's bound show.
+* Start-up is reported as ``onnxruntime_perf_test`` and LiteRT's
+  ``benchmark_model`` do: ``init_ms`` (creating the session or interpreter;
+  for a Keras model, loading it, once per file), ``first_inference_ms`` (the
+  first call: lazy allocation, packing of weights, ``tf.function`` tracing) and
+  ``warmup_ms`` (mean of the other warm-up calls); the steady state is the
+  timed calls: ``min_ms`` (as ``benchmark_model``), ``mean_ms``, ``std_ms``,
+  ``median_ms`` (p50), ``p90_ms``, ``p95_ms``, ``p99_ms``.
+* The memory bandwidths (DRAM and last-level cache) are measured with the GEMM
+  peaks, before and after the rounds; ``bound_ms`` is the roofline bound of
+  :mod:`kerascnn.bench.roofline`.
 * The Keras model (``.keras``) runs through ``predict_on_batch`` and through a
   ``tf.function`` graph, at one thread count: TensorFlow's thread pools can
   only be set before it starts, so it uses the largest ``threads`` value (or
@@ -66,6 +76,9 @@ class Config:
     call: Callable[[], object] = dataclasses.field(repr=False, default=None)
     peak_memory_bytes: int | None = None
     times: list = dataclasses.field(default_factory=list)
+    init_seconds: float | None = None  # loading the model into the runtime (session / interpreter creation)
+    first_seconds: float | None = None  # the first call
+    warmup_times: list = dataclasses.field(default_factory=list)  # the other untimed calls before the rounds
 
 
 def example_inputs(task: str, input_shape: Sequence[int], batch: int) -> np.ndarray:
@@ -133,7 +146,9 @@ def child_peak_memory(artifact: Artifact, threads: int, batch: int) -> int | Non
 def _prepare(artifact: Artifact, mode: str, threads: int, batch: int, warmup: int, keras_models: dict) -> Config:
     """Load one configuration (``mode``: the runtime, or one of ``KERAS_MODES``), warm it up, measure its memory."""
     config = Config(artifact, mode, threads, batch)
+    clock = time.perf_counter
     with PeakMemory() as memory:
+        start = clock()
         if artifact.runtime == "keras":
             from kerascnn.nn.saving import load_model
 
@@ -145,8 +160,14 @@ def _prepare(artifact: Artifact, mode: str, threads: int, batch: int, warmup: in
             config.call = keras_call(model, mode, batch, artifact.task)
         else:
             config.call = runtime_call(artifact.path, threads, batch, artifact.task)
-        for _ in range(max(1, warmup)):
+        config.init_seconds = clock() - start
+        for index in range(max(1, warmup)):
+            start = clock()
             config.call()
+            if index == 0:
+                config.first_seconds = clock() - start
+            else:
+                config.warmup_times.append(clock() - start)
     config.peak_memory_bytes = (
         memory.bytes if artifact.runtime == "keras" else child_peak_memory(artifact, threads, batch)
     )
@@ -174,6 +195,7 @@ def benchmark(
     threads: Sequence[int] | None = None,
     runs: int = 50,
     warmup: int = 5,
+    profile: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Benchmark every artifact under ``paths``; returns the report (see the module docstring).
@@ -184,13 +206,14 @@ def benchmark(
         threads: CPU thread counts (default: ``1`` and all cores).
         runs: timed calls per configuration, spread over up to ``ROUNDS`` interleaved rounds.
         warmup: untimed calls per configuration before the rounds.
+        profile: also profile every ONNX artifact per layer at each thread count and the
+            smallest batch (:func:`kerascnn.bench.profile.profile_onnx`, ``runs`` calls):
+            the report gets ``"profiles"`` (and ``"profile_notes"`` for LiteRT).
         progress: called with one-line status messages.
 
     Returns:
         ``{"results": [...], "machine": {...}, "settings": {...}}``; each
-        result has ``runtime, precision, file, threads, batch, median_ms,
-        p90_ms, p99_ms, throughput, size_bytes, peak_memory_bytes, macs,
-        gflops, gemm_peak_gflops, int8_gemm_peak_gops, bound_ms, peak_fraction, runs``
+        result has the keys of :data:`kerascnn.bench.report.RESULT_KEYS`
         (see :func:`kerascnn.bench.report.summarise`).
     """
     say = progress or (lambda message: None)
@@ -216,7 +239,7 @@ def benchmark(
             configs.append(_prepare(artifact, mode, n_threads, batch, warmup, keras_models))
 
     thread_counts = sorted({c.threads for c in configs})
-    say(f"measuring the GEMM peaks for {', '.join(map(str, thread_counts))} threads")
+    say(f"measuring the GEMM peaks and memory bandwidth for {', '.join(map(str, thread_counts))} threads")
     peaks = GemmPeaks.measure(thread_counts)
     load_start = load_average()
     say(f"timing {len(configs)} configurations x {runs} calls in {min(ROUNDS, runs)} interleaved rounds")
@@ -227,7 +250,7 @@ def benchmark(
     machine = machine_info()
     machine.update(peaks.to_json())
     machine["load_average_start"] = load_start
-    return {
+    report = {
         "results": [summarise(c, peaks) for c in configs],
         "machine": machine,
         "settings": {
@@ -238,6 +261,28 @@ def benchmark(
             "memory": "peak RSS growth (VmHWM) while loading and warming up; ONNX/TFLite in a child process",
         },
     }
+    if profile:
+        report.update(profile_artifacts(artifacts, peaks, thread_counts, batches[0], runs, warmup, say))
+    return report
+
+
+def profile_artifacts(artifacts, peaks: GemmPeaks, thread_counts, batch: int, runs: int, warmup: int, say) -> dict:
+    """``{"profiles": [...], "profile_notes": [...]}``: a per-layer profile of each ONNX artifact with layers."""
+    from kerascnn.bench.profile import LITERT_NOTE, profile_onnx
+
+    profiles, notes = [], []
+    for artifact in artifacts:
+        if artifact.runtime == "litert" and LITERT_NOTE not in notes:
+            notes.append(LITERT_NOTE)
+        if artifact.runtime != "onnxruntime" or not artifact.layers:
+            continue
+        for n_threads in thread_counts:
+            say(f"profiling {artifact.path.name} per layer ({n_threads} thread{'s' * (n_threads != 1)}, batch {batch})")
+            profiles.append(profile_onnx(
+                artifact.path, artifact.layers, peaks, precision=artifact.precision, threads=n_threads,
+                batch=batch, task=artifact.task, runs=runs, warmup=warmup,
+            ).to_json())
+    return {"profiles": profiles, "profile_notes": notes}
 
 
 __all__ = ["benchmark", "Config", "KERAS_MODES", "ROUNDS", "runtime_call", "keras_call", "time_rounds"]

@@ -1,4 +1,6 @@
-"""``kerascnn bench DIR|FILES``: latency, throughput, size, memory and GFLOP/s per runtime.
+"""``kerascnn bench DIR|FILES``: latency, throughput, size, memory, GFLOP/s and the roofline bound per runtime.
+
+``--profile`` adds a per-layer profile of the ONNX models beside each layer's bound, grouped by kind.
 
 TensorFlow is imported only when a ``.keras`` model is among the files.
 """
@@ -27,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="timed calls per configuration, spread over up to 10 interleaved rounds (default: 50)",
     )
     parser.add_argument("--warmup", type=positive_int, default=5, help="untimed calls per configuration (default: 5)")
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="also time every layer of the ONNX models (onnxruntime profiling) beside its roofline bound, "
+             "grouped by kind: where the time goes",
+    )
     parser.add_argument("--json", dest="json_path", default=None, metavar="PATH", help="write the report as JSON")
     parser.add_argument(
         "--plot", default=None, metavar="PATH", help="write a PNG chart of median latency, one panel per batch size"
@@ -54,9 +61,15 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         runs=args.runs,
         warmup=args.warmup,
+        profile=args.profile,
         progress=lambda message: print(message, file=sys.stderr),
     )
     print(bench.format_table(report))
+    for profile in report.get("profiles", []):
+        print()
+        print(bench.format_profile(profile))
+    for note in report.get("profile_notes", []):
+        print(note)
     if args.json_path:
         atomic_write_json(args.json_path, report)
         print(f"wrote {args.json_path}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kerascnn.core.options import comma_list, positive_int
+from kerascnn.core.options import comma_list, non_negative_float, positive_int
 from kerascnn.export import CALIBRATION_SAMPLES, DEFAULT_QUANTIZE, FORMATS, VERIFY_SAMPLES
 
 
@@ -39,6 +39,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--calibration-samples", type=positive_int, default=CALIBRATION_SAMPLES,
         help=f"training-split inputs int8 activation ranges are calibrated on (default: {CALIBRATION_SAMPLES})",
     )
+    parser.add_argument(
+        "--int8", action="append", default=None, metavar="KEY=VALUE",
+        help="override the int8 recipe chosen from this CPU's flags (repeatable): format=qdq|qoperator, "
+        "activations=uint8|int8, weights=int8|uint8, per_channel=true|false, reduce_range=true|false "
+        "(true: exact on every x86 CPU, needed without AVX-512 VNNI)",
+    )
+    parser.add_argument(
+        "--max-accuracy-drop", type=non_negative_float, default=None, metavar="POINTS",
+        help="top-1 accuracy points an int8 artifact may lose against float32 on the labelled test split; "
+        "the layers int8 hurts most are kept in float until it fits",
+    )
+    parser.add_argument(
+        "--debug-quant", action="store_true",
+        help="write a per-layer quantisation error table and plot for each int8 artifact (quant_debug_*.csv/png)",
+    )
     parser.add_argument("--out", default=None, help="output folder (default: exports/<model name>)")
     parser.add_argument("--force", action="store_true", help="replace a non-empty output folder")
 
@@ -49,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = dict(
         formats=args.formats, quantize=args.quantize, task=args.task, opset=args.opset, out=args.out,
-        force=args.force, samples=args.samples, calibration_samples=args.calibration_samples,
+        force=args.force, samples=args.samples, calibration_samples=args.calibration_samples, int8=args.int8,
+        max_accuracy_drop=args.max_accuracy_drop, debug_quant=args.debug_quant,
     )  # fmt: skip
     plan = plan_export(args.model, **options)  # names, paths, formats: a typo answers before TensorFlow loads
     import_tensorflow_quietly()

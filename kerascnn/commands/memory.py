@@ -3,6 +3,7 @@
     kerascnn memory c3d --input-shape 16,64,64,1 --classes 8 --batch-size 64
     kerascnn memory r3d_18 --batch-size 32 --memory-budget 8GiB
     kerascnn memory resnet50 --batch-size 256 --mixed-precision --json
+    kerascnn summary c3d --input-shape 16,64,64,1 --batch-size 64 --memory-budget 8GiB   # the same plan under the table
 
 Counts what the backward pass keeps per layer (:mod:`kerascnn.analysis.memory`),
 plus weights, gradients and optimizer slots, and compares the total with the
@@ -27,13 +28,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-shape", type=options.shape, metavar="D,H,W,C",
                         help="input shape without the batch, e.g. 16,64,64,1 (default: the model's own)")
     parser.add_argument("--classes", type=options.positive_int, metavar="N", help="number of classes")
+    add_plan_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--optimizer``, ``--memory-budget``, ``--mixed-precision``: what the plan needs besides model and batch."""
     parser.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam",
                         help="optimizer, for its state per parameter (default adam)")
     parser.add_argument("--memory-budget", metavar="SIZE",
                         help="memory to fit in, e.g. 8GiB or 512MB (default: this machine's available memory)")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="16-bit activations (mixed_float16/bfloat16); weights and slots stay float32")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def check(args: argparse.Namespace) -> None:
@@ -46,9 +52,34 @@ def check(args: argparse.Namespace) -> None:
         parse_bytes(args.memory_budget)
 
 
+def plan_for(args: argparse.Namespace, model, batch_size: int, *, refuse: bool = True) -> dict:
+    """The plan of ``model`` at ``batch_size`` under ``args``' optimizer, precision and budget.
+
+    Returns ``{"plan", "budget", "largest_batch"}``. ``refuse``: a batch over the budget is the
+    one-line ``UsageError`` (else ``largest_batch`` says it does not fit).
+    """
+    from kerascnn.analysis.memory import budget, check_fits, plan
+
+    estimate = plan(model, batch_size, optimizer=args.optimizer, bytes_per_value=2 if args.mixed_precision else 4)
+    limit = budget(args.memory_budget)
+    try:
+        largest = check_fits(args.name, estimate, limit)
+    except UsageError:
+        if refuse:
+            raise
+        largest = estimate.largest_batch(limit.bytes)
+    return {"plan": estimate, "budget": limit, "largest_batch": largest}
+
+
+def plan_json(planned: dict) -> dict:
+    """The JSON object of a :func:`plan_for` result."""
+    estimate, limit, largest = planned["plan"], planned["budget"], planned["largest_batch"]
+    fits = None if limit.bytes is None else estimate.fits(limit.bytes)
+    return {**estimate.to_dict(), "budget_bytes": limit.bytes, "largest_batch": largest, "fits": fits}
+
+
 def run(args: argparse.Namespace) -> int:
-    from kerascnn.analysis.memory import available_bytes, parse_bytes, plan
-    from kerascnn.analysis.summary import format_bytes
+    from kerascnn.analysis.summary import shapes_only
     from kerascnn.commands.summary import build_kwargs
     from kerascnn.core.quiet import import_tensorflow_quietly
 
@@ -56,31 +87,21 @@ def run(args: argparse.Namespace) -> int:
     from kerascnn import models
 
     kwargs = build_kwargs(args.name, input_shape=args.input_shape, classes=args.classes)
-    model = models.build(args.name, **kwargs)
-    estimate = plan(model, args.batch_size, optimizer=args.optimizer, bytes_per_value=2 if args.mixed_precision else 4)
-    if args.memory_budget is not None:
-        budget, where = parse_bytes(args.memory_budget), "the --memory-budget"
-    else:
-        budget, where = available_bytes(), "this machine's available memory"
-    largest = estimate.largest_batch(budget) if budget is not None else None
-    if budget is not None and not estimate.fits(budget):
-        advice = (f"the largest batch that fits is {largest}" if largest
-                  else "not even one example fits: use a smaller input or model")
-        raise UsageError(f"{args.name} at batch {args.batch_size} needs about {format_bytes(estimate.total_bytes)} "
-                         f"to train, more than {where} ({format_bytes(budget)}); {advice}.")
+    with shapes_only():  # the plan needs shapes, not weights
+        planned = plan_for(args, models.build(args.name, **kwargs), args.batch_size)
     if args.json:
-        print(json.dumps({**estimate.to_dict(), "model": args.name, "budget_bytes": budget,
-                          "largest_batch": largest, "fits": True if budget is not None else None}, indent=2))
+        print(json.dumps({**plan_json(planned), "model": args.name}, indent=2))
         return 0
-    print(report(args.name, estimate, budget, where, largest, mixed=args.mixed_precision))
+    print(report(args.name, planned, mixed=args.mixed_precision))
     return 0
 
 
-def report(name: str, estimate, budget, where: str, largest, *, mixed: bool) -> str:
-    """The few lines the command prints."""
+def report(name: str, planned: dict, *, mixed: bool) -> str:
+    """The few lines the command prints (``kerascnn summary`` prints them under its table)."""
     from kerascnn.analysis.memory import BYTES_PER_VALUE, SLOTS
     from kerascnn.analysis.summary import format_bytes, format_count
 
+    estimate, limit, largest = planned["plan"], planned["budget"], planned["largest_batch"]
     slots = SLOTS[estimate.optimizer]
     weights = estimate.params * BYTES_PER_VALUE
     per_example = estimate.bytes_per_example
@@ -97,8 +118,10 @@ def report(name: str, estimate, budget, where: str, largest, *, mixed: bool) -> 
         f"  training      about {format_bytes(estimate.total_bytes)} (a forward-table estimate says "
         f"{format_bytes(estimate.naive_bytes)}: {ratio:.2f}x less)",
     ]
-    if budget is None:
+    if limit.bytes is None:
         lines.append("  budget        unknown (no /proc/meminfo): pass --memory-budget")
     else:
-        lines.append(f"  budget        {format_bytes(budget)} ({where}): fits; largest batch that fits: {largest:,}")
+        verdict = "fits" if estimate.fits(limit.bytes) else "does NOT fit"
+        lines.append(f"  budget        {format_bytes(limit.bytes)} ({limit.where}): {verdict}; "
+                     f"largest batch that fits: {largest:,}")
     return "\n".join(lines)

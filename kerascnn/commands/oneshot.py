@@ -10,7 +10,10 @@ or its ONNX / TFLite export: then no TensorFlow is imported). Two sources:
   ``--protocol`` (``within-alphabet``: all classes of a trial from one alphabet, Lake et
   al. / Koch et al.; ``unstructured``: across alphabets, Vinyals et al.). Use
   ``--alphabets`` to evaluate on alphabets never used in training;
-  ``--write-runs DIR`` also writes the episodes in Lake's format.
+  ``--write-runs DIR`` also writes the episodes in Lake's format, and ``--plots DIR``
+  draws ``embedding_pca.png`` (the first episode's classes, all their images, PCA
+  coloured by class) and ``query_grid.png`` (its queries, their nearest supports and
+  the true matches).
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="within-alphabet (default for omniglot) or unstructured (default otherwise)")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="episode seed (default 0)")
     parser.add_argument("--write-runs", metavar="DIR", help="also write the episodes as Lake-format runs (one-shot)")
+    parser.add_argument("--centre", action="store_true",
+                        help="--dataset: compare embeddings after subtracting each episode's support mean (SimpleShot)")
+    parser.add_argument("--plots", metavar="DIR", help="--dataset: write embedding_pca.png and query_grid.png here")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -57,8 +63,8 @@ def check(args: argparse.Namespace) -> None:
         from kerascnn import data
 
         data.check_name(args.dataset)
-    if args.runs is not None and (args.alphabets or args.write_runs or args.protocol):
-        raise UsageError("--alphabets, --protocol and --write-runs go with --dataset, not --runs.")
+    if args.runs is not None and (args.alphabets or args.write_runs or args.protocol or args.plots or args.centre):
+        raise UsageError("--alphabets, --protocol, --write-runs, --centre and --plots go with --dataset, not --runs.")
     if args.write_runs:
         from kerascnn.core.files import check_output_folder
 
@@ -81,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
         return 0
     where = f"{result['runs']} runs" if "runs" in result else (
-        f"{result['episodes']} {result['ways']}-way {result['shots']}-shot episodes, {result['protocol']} protocol")
+        f"{result['episodes']} {result['ways']}-way {result['shots']}-shot episodes, {result['protocol']} protocol"
+        + (", support-centred" if result.get("centred") else ""))
     print(f"one-shot error rate {result['error_rate']:.2%} (accuracy {1 - result['error_rate']:.2%}) over "
           f"{result['trials']} trials in {where}")
     return 0
@@ -103,10 +110,34 @@ def _episodes(args, embedder) -> dict:
     rng = np.random.default_rng(args.seed)
     episodes = samplers.episodes(labels, ways=args.ways, shots=args.shots, queries=1, count=args.episodes, rng=rng,
                                  groups=groups if protocol == "within-alphabet" else None)
-    result = oneshot.evaluate_episodes(embedder.images, images, episodes, protocol=protocol)
+    result = oneshot.evaluate_episodes(embedder.images, images, episodes, protocol=protocol, centre=args.centre)
     result["dataset"] = dataset.name
     result["alphabets"] = sorted(set(groups.tolist())) if groups is not None else None
     if args.write_runs:
         oneshot.write_runs(args.write_runs, images, episodes, seed=args.seed)
         result["runs_written"] = args.write_runs
+    if args.plots:
+        result["plots"] = _plots(args.plots, embedder, images, labels, episodes[0], dataset.class_names)
     return result
+
+
+def _plots(folder: str, embedder, images, labels, episode, class_names) -> list[str]:
+    """``embedding_pca.png`` (every image of the first episode's classes) and ``query_grid.png`` in ``folder``."""
+    import os
+
+    import numpy as np
+
+    from kerascnn.analysis.embedding_plots import plot_embedding_pca, plot_query_grid
+
+    os.makedirs(folder, exist_ok=True)
+    shown = np.flatnonzero(np.isin(labels, episode.classes))
+    vectors = np.asarray(embedder.images(images[shown]))
+    embeddings = np.zeros((len(images), vectors.shape[1]), dtype=vectors.dtype)
+    embeddings[shown] = vectors
+    where = f" ({episode.group})" if episode.group else ""
+    return [
+        plot_embedding_pca(vectors, labels[shown], os.path.join(folder, "embedding_pca.png"),
+                           class_names=[class_names[int(c)] for c in dict.fromkeys(labels[shown].tolist())],
+                           title=f"{len(episode.classes)} classes of one episode{where}, all their images: PCA"),
+        plot_query_grid(images, embeddings, episode, os.path.join(folder, "query_grid.png")),
+    ]

@@ -3,6 +3,11 @@
     kerascnn summary vgg16
     kerascnn summary mobilenet_v1 --alpha 0.5 --input-shape 128,128,3
     kerascnn summary resnet18 --batch-size 32 --json
+    kerascnn summary c3d --input-shape 16,64,64,1 --classes 8 --batch-size 64 --memory-budget 8GiB
+
+Under the table: the training-memory plan at ``--batch-size`` (:mod:`kerascnn.analysis.memory`,
+the ``kerascnn memory`` command's report); a batch over a given ``--memory-budget`` is refused
+in one line naming the largest batch that fits.
 """
 
 from __future__ import annotations
@@ -34,8 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=options.positive_int,
         default=1,
         metavar="B",
-        help="batch size for the activation memory (default: 1)",
+        help="batch size for the activation memory and the training-memory plan (default: 1)",
     )
+    from kerascnn.commands.memory import add_plan_arguments
+
+    add_plan_arguments(parser)  # --optimizer, --memory-budget, --mixed-precision
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
 
 
@@ -78,22 +86,30 @@ def quoted_note(name: str, summary) -> str | None:
 
 
 def check(args: argparse.Namespace) -> None:
-    """Unknown model names are answered before TensorFlow loads."""
-    from kerascnn import models
+    """Unknown model names and unreadable budgets are answered before TensorFlow loads."""
+    from kerascnn.commands import memory
 
-    models.check_name(args.name)
+    memory.check(args)
 
 
 def run(args: argparse.Namespace) -> int:
-    from kerascnn.analysis.summary import summarize_zoo
+    from kerascnn import models
+    from kerascnn.analysis.summary import shapes_only, summarize
+    from kerascnn.commands.memory import plan_for, plan_json, report
 
     kwargs = build_kwargs(args.name, input_shape=args.input_shape, classes=args.classes, alpha=args.alpha)
-    table = summarize_zoo(args.name, batch_size=args.batch_size, **kwargs)
+    with shapes_only():
+        model = models.build(args.name, **kwargs)
+        table = summarize(model, batch_size=args.batch_size)
+        planned = plan_for(args, model, args.batch_size, refuse=args.memory_budget is not None)
     note = None if kwargs else quoted_note(args.name, table)  # the quote is about the default model
     if note:
         table = dataclasses.replace(table, notes=(*table.notes, note))
     if args.json:
-        print(json.dumps({**table.to_dict(), "name": args.name, "model_name": table.name}, indent=2))
+        print(json.dumps({**table.to_dict(), "name": args.name, "model_name": table.name,
+                          "memory": plan_json(planned)}, indent=2))
     else:
         print(table.format_table())
+        print()
+        print(report(args.name, planned, mixed=args.mixed_precision))
     return 0

@@ -64,7 +64,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="zoo model name (see `kerascnn models`), e.g. lenet5")
     parser.add_argument("--dataset",
                         help=f"data set: {DEFAULT_DATASET} (embedded, default), mnist, fashion_mnist, cifar10, "
-                             "omniglot, folder:PATH ...")
+                             "omniglot, folder:PATH, moving_mnist, shapes3d, nifti:PATH; text: mr, imdb_reviews, "
+                             "sst2, text:PATH (folder or .csv) ...")
     parser.add_argument("--data-dir", metavar="DIR",
                         help="where offline data lives (default: $KERASCNN_DATA, then the TFDS data dir); "
                              "needs --dataset")
@@ -79,8 +80,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--l1", type=non_negative_float, default=0.0,
                         help="L1 penalty on kernels (with --weight-decay: elastic net); default 0")
     parser.add_argument("--augment", metavar="SPEC",
-                        help="augmentation in the input pipeline, e.g. crop,rotate:10 "
-                             "(`kerascnn augment-preview --list` lists them)")
+                        help="augmentation in the input pipeline, e.g. crop,rotate:10 for images, "
+                             "flip_w,noise:8 for clips and volumes (`kerascnn augment-preview --list` lists them)")
     parser.add_argument("--input-size", type=image_size, metavar="H,W",
                         help="image size the network sees (default: the images' own size if the model takes it)")
     parser.add_argument("--model-arg", type=model_argument, action="append", default=[], metavar="KEY=VALUE",
@@ -126,6 +127,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "or --cpu-devices), multiworker (machines in TF_CONFIG)")
     parser.add_argument("--cpu-devices", type=positive_int, metavar="N",
                         help="split the CPU into N logical devices (mirrored training without GPUs)")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="mixed_float16: half the activation memory, faster on GPUs with tensor cores "
+                             "(slower on CPUs)")
+    parser.add_argument("--memory-budget", metavar="SIZE",
+                        help="memory training must fit in, e.g. 8GiB (default: this machine's available memory "
+                             "on a CPU); a batch the plan says cannot fit is refused before training")
     from kerascnn.training.crossval import add_text_arguments
 
     add_text_arguments(parser)  # --variant, --vectors, --cv, --seeds (text models)
@@ -158,7 +165,9 @@ def check_names(model: str, dataset: str, weights: str | None = None) -> None:
     from kerascnn import data, models
 
     models.check_name(model)
-    if dataset not in data.text_names():
+    if data.is_text(dataset):
+        data.check_text_name(dataset)
+    else:
         data.check_name(dataset)
     if weights:
         from kerascnn.models.transfer import reference_for
@@ -167,16 +176,16 @@ def check_names(model: str, dataset: str, weights: str | None = None) -> None:
 
 
 def warn_about_augmentation(args: argparse.Namespace, dataset: str) -> None:
-    """One line on stderr when ``--augment`` changes the labels of this data set (a mirrored digit)."""
-    from kerascnn.data import augment
+    """One line on stderr when ``--augment`` changes the labels of this data set (a mirrored digit, a flipped clip)."""
+    from kerascnn import data
 
-    warning = augment.mirror_warning(args.augment, dataset) if args.augment else None
+    warning = data.augmentation_for(dataset).mirror_warning(args.augment, dataset) if args.augment else None
     if warning:
         print(f"kerascnn {args.command}: warning: {warning}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
-    from kerascnn.data import text_names
+    from kerascnn.data import is_text
     from kerascnn.training.rundir import default_run_dir
 
     dataset = dataset_from_args(args)
@@ -191,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
         steps_per_epoch=args.steps_per_epoch,
         strategy=args.strategy,
         cpu_devices=args.cpu_devices,
+        mixed_precision=args.mixed_precision,
+        memory_budget=args.memory_budget,
     )
     config = TrainConfig.from_options(args.model, dataset, **options)  # every flag checked, no TensorFlow yet
     check_names(args.model, dataset, args.weights)
@@ -202,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
     import_tensorflow_quietly()
     from kerascnn.training import train
 
-    if dataset in text_names():  # sentences: the text Task, k-fold cross-validation with --cv
+    if is_text(dataset):  # sentences: the text Task, k-fold cross-validation with --cv
         from kerascnn.training.crossval import run_command
 
         return run_command(args, dataset, options)

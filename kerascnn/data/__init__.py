@@ -38,6 +38,11 @@ from kerascnn.data.base import (
 from kerascnn.core.errors import UsageError
 
 FOLDER_PREFIX = "folder:"
+NIFTI_PREFIX = "nifti:"  # a folder of NIfTI volumes + labels.csv (kerascnn.data.nifti)
+TEXT_PREFIX = "text:"  # a folder of class sub-folders of .txt files, or a .csv file (kerascnn.data.text)
+#: Text sets of the TFDS catalog (prepared offline, or --download): name -> (TFDS name, test split).
+#: glue/sst2's own test split has no labels, so its validation split is the test set.
+TFDS_TEXT = {"imdb_reviews": ("imdb_reviews/plain_text", "test"), "sst2": ("glue/sst2", "validation")}
 MNIST_CLASSES = [str(d) for d in range(10)]
 FASHION_MNIST_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -59,6 +64,7 @@ class DatasetSpec:
     local_files: str = ""  # where the local files go, for the not-found message
     tfds_name: str | None = None
     tfds_options: dict = field(default_factory=dict)
+    volumes: bool = False  # clips or volumes (a VolumeDataset): 3D augmentation, 3D models
 
 
 def _digits(dirs):
@@ -95,6 +101,13 @@ def _shapes3d(dirs):
     return shapes3d.load()
 
 
+def _nifti(dirs):
+    from kerascnn.data import nifti
+
+    folder = find_folder("nifti", dirs, contains=nifti.has_labels)
+    return nifti.load(folder) if folder else None
+
+
 _SPECS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
@@ -123,9 +136,15 @@ _SPECS: dict[str, DatasetSpec] = {
         ),
         DatasetSpec(
             "moving_mnist", "clips of a moving MNIST digit, label = one of 8 directions (from the MNIST files)",
-            local=_moving_mnist, local_files="mnist/t10k-{images-idx3,labels-idx1}-ubyte.gz",
+            local=_moving_mnist, local_files="mnist/t10k-{images-idx3,labels-idx1}-ubyte.gz", volumes=True,
         ),
-        DatasetSpec("shapes3d", "synthetic 32^3 occupancy grids of 5 solids (generated)", local=_shapes3d),
+        DatasetSpec("shapes3d", "synthetic 32^3 occupancy grids of 5 solids (generated)", local=_shapes3d,
+                    volumes=True),
+        DatasetSpec(
+            "nifti", "NIfTI volumes (.nii/.nii.gz) named in a labels.csv, read with nibabel (or nifti:PATH)",
+            local=_nifti, local_files="nifti/labels.csv (file,label) and the .nii/.nii.gz volumes it names",
+            volumes=True,
+        ),
     )
 }  # fmt: skip
 
@@ -153,10 +172,15 @@ def load(name: str, data_dir: str | os.PathLike | None = None, *, download: bool
         UsageError: unknown name (with the valid ones), unreadable files.
         DataNotFoundError: not found offline (says where it looked, how to provide it).
     """
-    if check_name(name) == "folder":
+    kind = check_name(name)
+    if kind == "folder":
         from kerascnn.data import folder
 
         return folder.load(name.removeprefix(FOLDER_PREFIX))
+    if kind == "nifti":
+        from kerascnn.data import nifti
+
+        return nifti.load(name.removeprefix(NIFTI_PREFIX))
     spec = _SPECS[name.lower()]
     dirs = search_dirs(data_dir)
     if spec.local is not None:
@@ -176,19 +200,24 @@ def load(name: str, data_dir: str | os.PathLike | None = None, *, download: bool
 
 
 def check_name(name: str) -> str:
-    """``"registered"`` or ``"folder"`` for a usable image data set name; else the one-line error.
+    """``"registered"``, ``"folder"`` or ``"nifti"`` for a usable image/volume data set name; else the one-line error.
 
     Cheap (no TensorFlow, no file reading): commands call it before loading anything.
     """
     if not isinstance(name, str) or not name.strip():
         raise UsageError(f"Dataset name must be a non-empty string. Received: {name!r}")
+    if name.startswith(NIFTI_PREFIX):
+        return "nifti"
+    if is_text(name):
+        raise UsageError(f"{name!r} is a text data set: use load_text (kerascnn train takes it with a text model).")
     if name.startswith(FOLDER_PREFIX) or (name.lower() not in _SPECS and _looks_like_path(name)):
         return "folder"
     if name.lower() not in _SPECS:
         from kerascnn.core.errors import unknown_name_message
 
-        hint = " ('mr' is a text data set: use load_text.)" if name in text_names() else ""
-        folders = " Or use folder:PATH for a folder of class sub-folders."
+        hint = ""
+        folders = (" Or use folder:PATH for a folder of class sub-folders, nifti:PATH for NIfTI volumes + "
+                   "labels.csv.")
         raise UsageError(unknown_name_message("dataset", name, names()) + folders + hint)
     return "registered"
 
@@ -198,23 +227,65 @@ def _looks_like_path(name: str) -> bool:
 
 
 def text_names() -> list[str]:
-    """Registered text data set names."""
-    return ["mr"]
+    """Registered text data set names (``text:PATH`` works too: a folder of class sub-folders or a CSV)."""
+    return ["mr", *TFDS_TEXT]
 
 
-def load_text(name: str, data_dir: str | os.PathLike | None = None) -> TextDataset:
-    """Load a text classification data set (``"mr"``: Pang & Lee 2005 movie reviews).
+def is_text(name) -> bool:
+    """Whether ``name`` is a text data set: registered, or ``text:PATH``. Cheap (no file is read)."""
+    return isinstance(name, str) and (name in text_names() or name.startswith(TEXT_PREFIX))
+
+
+def check_text_name(name: str) -> None:
+    """One-line error for a ``text:`` name without a path (cheap; the files are read by :func:`load_text`)."""
+    if isinstance(name, str) and name.startswith(TEXT_PREFIX) and not name.removeprefix(TEXT_PREFIX).strip():
+        raise UsageError("text:PATH needs a path: a folder of class sub-folders of .txt files, or a .csv file.")
+
+
+def load_text(name: str, data_dir: str | os.PathLike | None = None, *, encoding: str | None = None,
+              text_column: str | None = None, label_column: str | None = None,
+              download: bool = False) -> TextDataset:
+    """Load a text classification data set.
+
+    Args:
+        name: ``"mr"`` (Pang & Lee 2005 movie reviews, Latin-1), ``"imdb_reviews"`` or
+            ``"sst2"`` (TFDS: a prepared data folder, or ``download=True``), or ``"text:PATH"``:
+            a folder of class sub-folders of ``.txt`` files (one example per file; ``train/`` +
+            ``test/`` sub-folders are a fixed split) or a ``.csv`` file with a header
+            (columns ``text`` and ``label`` unless ``text_column`` / ``label_column`` say).
+        encoding: of ``text:`` files (default UTF-8) and of MR (default Latin-1).
 
     Raises:
-        UsageError: unknown name. DataNotFoundError: files not found.
+        UsageError: unknown name, unreadable or undecodable files, empty texts, a class
+            without examples. DataNotFoundError: files not found.
     """
     from kerascnn.data import text
 
-    if name not in text_names():
+    check_text_name(name)
+    if not is_text(name):
         from kerascnn.core.errors import unknown_name_message
 
-        raise UsageError(unknown_name_message("text dataset", name, text_names()))
-    return text.load_mr(search_dirs(data_dir))
+        raise UsageError(unknown_name_message("text dataset", name, text_names()) + " Or use text:PATH.")
+    columns = {"text_column": text_column, "label_column": label_column}
+    if name.startswith(TEXT_PREFIX):
+        return text.load_path(name.removeprefix(TEXT_PREFIX), encoding=encoding, **columns)
+    if any(columns.values()):
+        raise UsageError(f"--text-column / --label-column choose the columns of a CSV (text:FILE.csv), not of {name!r}.")
+    if name in TFDS_TEXT:
+        return _tfds_text(name, data_dir, download=download)
+    return text.load_mr(search_dirs(data_dir), encoding=encoding)
+
+
+def _tfds_text(name: str, data_dir, *, download: bool) -> TextDataset:
+    """A TFDS text set from a prepared data folder, or downloaded when ``download`` (online only)."""
+    tfds_name, test_split = TFDS_TEXT[name]
+    tfds_dirs = tfds.search_dirs(search_dirs(data_dir))
+    folder = tfds.find_prepared(tfds_name, tfds_dirs)
+    if folder is None and download:
+        folder = tfds_dirs[0]
+    if folder is None:
+        raise not_found(name, [f"TFDS {os.fspath(d / tfds_name)}" for d in tfds_dirs], downloadable=True)
+    return tfds.load_text(name, tfds_name, folder, download=download, test_split=test_split)
 
 
 def pipeline(
@@ -239,7 +310,8 @@ def pipeline(
         shuffle: shuffle the whole set, differently but reproducibly each epoch.
         seed: shuffle seed (and augmentation seed when ``augment`` is a spec string).
         augment: ``None``, a Keras layer/model called with ``training=True``, or a
-            spec string for :func:`kerascnn.data.augment.build`.
+            spec string for :func:`kerascnn.data.augment.build` (images) or, for 5-D
+            ``x``, :func:`kerascnn.data.augment3d.build` (clips, volumes).
         cache: keep the decoded examples in memory after the first epoch.
 
     Reproducibility: the shuffle order follows ``seed``. The augmentation layers
@@ -254,9 +326,7 @@ def pipeline(
     if len(x) != len(y):
         raise UsageError(f"x and y differ in length: {len(x)} != {len(y)}")
     if isinstance(augment, str):
-        from kerascnn.data import augment as augment_module
-
-        augment = augment_module.build(augment, tuple(x.shape[1:]), seed=seed)
+        augment = augmentation_for(x).build(augment, tuple(x.shape[1:]), seed=seed)
 
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if cache:
@@ -273,12 +343,66 @@ def pipeline(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def is_volume(name: str) -> bool | None:
+    """``True`` for a clip/volume data set name, ``False`` for an image or text one, ``None`` when the
+    name says nothing (an unregistered name given to a data set loaded in Python). No file is read."""
+    if not isinstance(name, str):
+        return None
+    if name.lower() in _SPECS:
+        return _SPECS[name.lower()].volumes
+    if name.startswith(NIFTI_PREFIX):
+        return True
+    if name.startswith(FOLDER_PREFIX) or _looks_like_path(name) or is_text(name):
+        return False
+    return None
+
+
+def augmentation_for(data):
+    """The augmentation module for ``data``: :mod:`kerascnn.data.augment` (images) or
+    :mod:`kerascnn.data.augment3d` (clips, volumes). ``data`` is a data set name, a loaded
+    data set or an array of examples (rank 5 = volumes). Both modules offer ``parse``,
+    ``build``, ``describe``, ``suggest`` and ``mirror_warning``."""
+    from kerascnn.data import augment, augment3d
+
+    if isinstance(data, str):
+        volumes = bool(is_volume(data))
+    elif hasattr(data, "rank"):
+        volumes = data.rank == 5
+    else:
+        volumes = np.ndim(data) == 5
+    return augment3d if volumes else augment
+
+
+def check_augment(spec: str | None, dataset: str) -> None:
+    """Parse ``spec`` for the kind of data ``dataset`` names (one-line ``UsageError``), before any data is read.
+
+    A name that says nothing about its kind (a data set loaded in Python) may take either
+    kind of spec; :func:`pipeline` then checks it against the data's rank.
+    """
+    from kerascnn.data import augment, augment3d
+
+    volumes = is_volume(dataset)
+    if volumes is not None:
+        (augment3d if volumes else augment).parse(spec)
+        return
+    try:
+        augment.parse(spec)
+    except UsageError as image_error:
+        try:
+            augment3d.parse(spec)
+        except UsageError:
+            raise image_error from None
+
+
 __all__ = [
     "DATA_ENV",
     "DatasetSpec",
     "ImageDataset",
     "TextDataset",
+    "augmentation_for",
+    "check_augment",
     "describe",
+    "is_volume",
     "load",
     "load_text",
     "names",

@@ -236,6 +236,11 @@ def parse(spec: str) -> list[tuple[str, float | None]]:
         name, _, text = token.partition(":")
         name = name.strip().lower()
         if name not in _AUGMENTATIONS:
+            from kerascnn.data import augment3d
+
+            if name in augment3d.AUGMENTATIONS:
+                raise UsageError(f"{name!r} is a 3D augmentation (clips and volumes); images take: "
+                                 f"{', '.join(names())}.")
             raise UsageError(unknown_name_message("augmentation", name, names()))
         aug = _AUGMENTATIONS[name]
         if any(name == n for n, _ in items):

@@ -40,6 +40,22 @@ AUGMENTATIONS = {
 }
 FLIP_AXES = {"flip_d": 1, "flip_h": 2, "flip_w": 3}
 VALUE_RANGE = (0.0, 255.0)
+HELP = {
+    "flip_d": "mirror along depth (time for clips: plays the clip backwards)",
+    "flip_h": "mirror along height",
+    "flip_w": "mirror along width",
+    "rot90": "rotate by 0/90/180/270 degrees in the height-width plane (square frames)",
+    "scale": "multiply the intensities by a factor in [1 - F, 1 + F]",
+    "shift": "add an offset in [-F, F] x 255",
+    "noise": "add Gaussian noise of this standard deviation (raw units)",
+}
+#: Items that move voxels: they keep a solid's class but change a direction of motion.
+GEOMETRIC = ("flip_d", "flip_h", "flip_w", "rot90")
+#: Data sets whose label is a direction of motion (a flip or a quarter turn changes it).
+MOTION_LABELS = ("moving_mnist",)
+# Label-safe starting points (never applied unless asked for).
+_SUGGESTED = {"shapes3d": "flip_d,flip_h,flip_w,rot90,noise:8", "moving_mnist": "scale:0.1,shift:0.1,noise:8"}
+_SUGGESTED_OTHER = "scale:0.1,noise:8"
 
 
 def parse(spec: str | None) -> list[tuple[str, float | None]]:
@@ -51,6 +67,11 @@ def parse(spec: str | None) -> list[tuple[str, float | None]]:
         name, _, text = token.partition(":")
         name = name.strip().lower()
         if name not in AUGMENTATIONS:
+            from kerascnn.data import augment
+
+            if name in augment.names():
+                raise UsageError(f"{name!r} is a 2D (image) augmentation; clips and volumes take: "
+                                 f"{', '.join(AUGMENTATIONS)}.")
             raise UsageError(unknown_name_message("3D augmentation", name, list(AUGMENTATIONS)))
         if name in dict(items):
             raise UsageError(f"3D augmentation {name!r} appears twice in {spec!r}.")
@@ -157,4 +178,24 @@ def names() -> list[str]:
     return list(AUGMENTATIONS)
 
 
-__all__ = ["AUGMENTATIONS", "build", "names", "parse"]
+def describe() -> dict[str, str]:
+    """``{name: help}`` with each default, for ``--help`` texts and ``augment-preview --list``."""
+    return {name: HELP[name] if default is None else f"{HELP[name]} (default {default:g})"
+            for name, (default, _) in AUGMENTATIONS.items()}
+
+
+def suggest(dataset: str) -> str:
+    """A label-safe 3D augmentation spec for ``dataset`` (a starting point, never a silent default)."""
+    return _SUGGESTED.get(str(dataset).split(":", 1)[0].lower(), _SUGGESTED_OTHER)
+
+
+def mirror_warning(spec: str | None, dataset: str) -> str | None:
+    """One line of warning when ``spec`` flips or turns clips whose label is a direction of motion, else ``None``."""
+    moved = [name for name, _ in parse(spec) if name in GEOMETRIC]
+    if not moved or str(dataset).split(":", 1)[0].lower() not in MOTION_LABELS:
+        return None
+    return (f"--augment {moved[0]} moves the frames, but the label of {dataset} is the direction of motion: "
+            f"a flipped or turned clip has another label. Try --augment {suggest(dataset)}.")
+
+
+__all__ = ["AUGMENTATIONS", "build", "describe", "mirror_warning", "names", "parse", "suggest"]

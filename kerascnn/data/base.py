@@ -96,18 +96,27 @@ class VolumeDataset(ImageDataset):
 
 @dataclass(repr=False)
 class TextDataset:
-    """Labelled sentences (no fixed split: Kim 2014 uses 10-fold cross-validation)."""
+    """Labelled sentences, with or without a fixed train/test split.
+
+    MR has none (Kim 2014 uses 10-fold cross-validation); TFDS sets and folders with
+    ``train/`` + ``test/`` do: ``is_test`` marks their test examples (``None``: no fixed split).
+    """
 
     name: str
     texts: list[str]
     labels: np.ndarray
     class_names: list[str]
     source: str
+    is_test: np.ndarray | None = None
 
     def __post_init__(self):
         self.labels = np.asarray(self.labels, dtype=np.int64)
         if len(self.texts) != len(self.labels):
             raise ValueError(f"{len(self.texts)} texts but {len(self.labels)} labels.")
+        if self.is_test is not None:
+            self.is_test = np.asarray(self.is_test, dtype=bool)
+            if self.is_test.shape != self.labels.shape:
+                raise ValueError(f"is_test has {self.is_test.shape} entries for {len(self.labels)} texts.")
 
     @property
     def num_classes(self) -> int:

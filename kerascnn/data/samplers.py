@@ -10,7 +10,8 @@ all classes from one group (an Omniglot alphabet: Lake et al.'s within-alphabet
 trials).
 
 The index functions are NumPy only (and seeded); :func:`balanced_batches` turns
-them into a ``tf.data`` pipeline.
+them into a ``tf.data`` pipeline. :func:`rotated_classes` multiplies the classes by
+rotating them (Omniglot's usual class augmentation).
 """
 
 from __future__ import annotations
@@ -95,6 +96,21 @@ def balanced_batches(x: np.ndarray, y: np.ndarray, *, classes_per_batch: int, ex
     ds = tf.data.Dataset.from_generator(epoch, output_signature=tf.TensorSpec((size,), tf.int64))
     ds = ds.apply(tf.data.experimental.assert_cardinality(batches))  # Keras knows the epoch's length
     return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def rotated_classes(x: np.ndarray, y: np.ndarray, rotations: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Every class rotated by ``k * 90`` degrees (``k < rotations``) as a *new* class.
+
+    The class augmentation of Santoro et al. (2016) and Vinyals et al. (2016) for Omniglot:
+    a character turned on its side is a different character, so ``C`` classes become
+    ``rotations * C`` (labels ``y + k * C``). ``rotations=1`` returns the data unchanged.
+    """
+    if isinstance(rotations, bool) or not isinstance(rotations, (int, np.integer)) or not 1 <= rotations <= 4:
+        raise UsageError(f"`rotations` must be 1, 2, 3 or 4. Received: rotations={rotations!r}")
+    y = np.asarray(y).reshape(-1)
+    classes = int(y.max()) + 1 if len(y) else 0
+    images = [np.rot90(x, k, axes=(1, 2)) for k in range(rotations)]
+    return np.concatenate(images), np.concatenate([y + k * classes for k in range(rotations)])
 
 
 def _check_two_per_class(by_class: dict, what: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerascnn.data.base import ImageDataset, offline, stratified_split
+from kerascnn.data.base import ImageDataset, TextDataset, offline, stratified_split
 from kerascnn.core.errors import UsageError
 
 
@@ -99,3 +99,36 @@ def load(
         class_names,
         source,
     )
+
+
+def load_text(name: str, tfds_name: str, folder: Path, *, download: bool = False,
+              test_split: str = "test") -> TextDataset:
+    """Read a TFDS text classification set (``imdb_reviews``, ``glue/sst2``) from ``folder`` as sentences.
+
+    The text is the data set's one ``Text`` feature (``text``, ``sentence``), the label its
+    ``label``; ``train`` and ``test_split`` become a fixed split (``is_test``).
+    """
+    if download and offline():
+        raise UsageError(f"Downloading {name!r} is disabled: $KERASCNN_OFFLINE is set.")
+    import tensorflow_datasets as tfds
+
+    try:
+        splits, info = tfds.load(tfds_name, split=["train", test_split], data_dir=os.fspath(folder),
+                                 download=download, batch_size=-1, with_info=True)
+    except Exception as err:  # TFDS raises many types (DatasetNotFoundError, ConnectionError ...)
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UsageError(f"tensorflow-datasets could not load {tfds_name!r} in {folder}: {message}") from None
+    text_keys = [key for key, feature in info.features.items() if isinstance(feature, tfds.features.Text)]
+    if len(text_keys) != 1 or "label" not in info.features:
+        raise UsageError(f"{tfds_name} is not a single-text classification set (text features: {text_keys}).")
+    texts, labels, is_test = [], [], []
+    for split, examples in zip(("train", test_split), tfds.as_numpy(splits)):
+        chunk = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in examples[text_keys[0]]]
+        texts += chunk
+        labels += np.asarray(examples["label"]).tolist()
+        is_test += [split == test_split] * len(chunk)
+    label = info.features["label"]
+    class_names = list(label.names) if getattr(label, "names", None) else [str(i) for i in range(label.num_classes)]
+    return TextDataset(name, texts, labels, class_names,
+                       source=f"TFDS {tfds_name} {info.version} in {folder}: splits train / {test_split}",
+                       is_test=np.asarray(is_test))

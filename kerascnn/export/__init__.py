@@ -15,8 +15,9 @@ temporary folder moved into place at the end, with a ``manifest.json``
 the same bytes.
 
 Modules: :mod:`~.pipeline` (the orchestrator), :mod:`~.calibration`,
-:mod:`~.tflite`, :mod:`~.onnx`, :mod:`~.quantize`, :mod:`~.parity`,
-:mod:`~.manifest`. Importing this package is cheap
+:mod:`~.tflite`, :mod:`~.onnx`, :mod:`~.quantize`, :mod:`~.int8_settings` (the
+int8 recipe for this CPU), :mod:`~.accuracy` (``--max-accuracy-drop``),
+:mod:`~.quant_debug` (``--debug-quant``), :mod:`~.parity`, :mod:`~.manifest`. Importing this package is cheap
 (no TensorFlow, no numpy): names are loaded on first use.
 """
 

@@ -34,7 +34,10 @@ def resolve_source(calibration: str | None, data_dir, run: dict) -> tuple[str, o
 
 
 def sample_inputs(task, source: str, data_dir, signature: tuple[tuple, str], verify: int, calibrate: int) -> dict:
-    """The Task's ``{"calibrate", "verify", "description", "class_names", "input_mean"}``.
+    """The Task's ``{"calibrate", "verify", "description", "class_names", "input_mean", "verify_labels"}``.
+
+    ``verify_labels`` (the classes of the ``verify`` inputs, ``None`` when the Task
+    gives none) lets ``--max-accuracy-drop`` measure top-1 accuracy.
 
     Both arrays are checked against, and cast to, the model's input ``signature``
     (``(shape without batch, dtype)``).
@@ -50,6 +53,7 @@ def sample_inputs(task, source: str, data_dir, signature: tuple[tuple, str], ver
         inputs[key] = array.astype(dtype, copy=False)
     inputs.setdefault("class_names", None)
     inputs.setdefault("input_mean", None)
+    inputs.setdefault("verify_labels", None)
     return inputs
 
 

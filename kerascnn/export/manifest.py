@@ -5,9 +5,17 @@
      "model": {"file", "name", "sha256", "bytes", "input_shape", "output_shape", "params"},
      "artifacts": [{"file", "format", "precision", "sha256", "bytes",
                     "input": {"name", "shape", "dtype"[, "quantization"]}, "outputs": [...],
-                    "parity": {"max_abs_diff", "samples", ...the Task's measures}, "settings": {...}}],
+                    "parity": {"max_abs_diff", "samples", ...the Task's measures}, "settings": {...},
+                    "accuracy"?: {"accuracy", "float_accuracy", ...}}],   # with --max-accuracy-drop
      "verification": {"inputs", "samples", "reference_varies", "fp32_tolerance"},
-     "calibration": {"dataset", "samples"}, "class_names": [...] | null, "versions": {...}}
+     "calibration": {"dataset", "samples"}, "class_names": [...] | null, "versions": {...},
+     "quant_debug"?: {"onnx": {"files", "layers", "by_kind"}, ...}}         # with --debug-quant
+
+An int8 artifact's ``settings`` name the recipe and the CPU it was chosen for
+(:mod:`kerascnn.export.int8_settings`: ``reduce_range``, ``chosen_for``,
+``portable``), the runtime options it was measured with (``runtime``), and the
+layers kept in float32 by ``--max-accuracy-drop`` (``float_nodes`` for ONNX,
+``float_tensors`` for TFLite; :mod:`kerascnn.export.accuracy`).
 
 The artifacts are reproducible: exporting the same ``.keras`` file again (same
 options, same library versions) gives files with the same ``sha256``. ONNX

@@ -65,6 +65,7 @@ def export_onnx(model, path: Path, *, input_shape, input_dtype: str = "float32",
         proto = _from_keras(model, input_shape, input_dtype, opset)
         exporter = f"tf2onnx.convert.from_keras (keras.Model.export left {len(unbound)} constants unbound)"
     _tidy_graph(proto)
+    move_channel_ops_after_transpose(proto)
     canonical_names(proto)
     onnx.checker.check_model(proto, full_check=True)
     onnx.save(proto, os.fspath(path))
@@ -157,6 +158,127 @@ def _tidy_graph(proto) -> None:
     dims = proto.graph.output[0].type.tensor_type.shape.dim
     if dims and not dims[0].dim_value:
         dims[0].dim_param = BATCH_DIM
+
+
+#: Element-wise ops by a per-channel constant (a Keras ``Normalization``/``Rescaling`` layer).
+_CHANNEL_OPS = ("Sub", "Mul", "Add", "Div")
+_NHWC_TO_NCHW = [0, 3, 1, 2]
+
+
+def move_channel_ops_after_transpose(proto) -> int:
+    """Run the input normalisation after tf2onnx's NHWC -> NCHW transpose (in place).
+
+    A Keras ``Normalization``/``Rescaling`` layer on an NHWC image becomes ``Sub``/``Mul`` by a
+    ``[1, 1, 1, C]`` constant *before* the ``Transpose`` to NCHW. onnxruntime broadcasts a last axis
+    of 3 slowly (0.58 ms per op on a 224x224x3 image against 0.023 ms on NCHW with a ``[1, C, 1, 1]``
+    constant: 14 % of MobileNetV2's fp32 time, a third of its int8 time). The same element-wise ops
+    on the transposed tensor give bit-identical results. Returns the number of ops moved.
+    """
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = proto.graph
+    initializers = {init.name: init for init in graph.initializer}
+    producer = {name: node for node in graph.node for name in node.output}
+    uses: dict[str, int] = {}
+    for node in graph.node:
+        for name in node.input:
+            uses[name] = uses.get(name, 0) + 1
+    for value in graph.output:
+        uses[value.name] = uses.get(value.name, 0) + 1
+    moved = 0
+    for transpose in [n for n in graph.node if n.op_type == "Transpose"]:
+        perm = next((list(helper.get_attribute_value(a)) for a in transpose.attribute if a.name == "perm"), None)
+        if perm != _NHWC_TO_NCHW:
+            continue
+        chain, tensor = [], transpose.input[0]
+        while tensor in producer and uses.get(tensor) == 1:
+            node = producer[tensor]
+            if node.op_type not in _CHANNEL_OPS or len(node.input) != 2 or node.input[1] not in initializers:
+                break
+            constant = numpy_helper.to_array(initializers[node.input[1]])
+            if constant.size > 1 and constant.shape not in ((constant.size,), (1, 1, 1, constant.size)):
+                break
+            chain.append((node, constant))
+            tensor = node.input[0]
+        if not chain:
+            continue
+        # data -> Transpose -> ops (first op nearest the data) -> the transpose's old output name
+        final_output, transposed = transpose.output[0], transpose.output[0] + "_nchw"
+        transpose.input[0], transpose.output[0] = tensor, transposed
+        current = transposed
+        reshaped = {node.output[0] for node, _ in chain}  # their shapes change: drop stale value_info
+        keep = [value for value in graph.value_info if value.name not in reshaped]
+        del graph.value_info[:]
+        graph.value_info.extend(keep)
+        for index, (node, constant) in enumerate(reversed(chain)):
+            if constant.size > 1:
+                name = f"{node.input[1]}_nchw"
+                graph.initializer.append(numpy_helper.from_array(constant.reshape(1, -1, 1, 1), name))
+                node.input[1] = name
+            node.input[0] = current
+            current = final_output if index == len(chain) - 1 else node.output[0]
+            node.output[0] = current
+            moved += 1
+    if moved:
+        _drop_unused_initializers(graph)
+        _sort_topologically(graph)
+    return moved
+
+
+def input_scaling_nodes(proto) -> list[str]:
+    """Names of the element-wise ops by constants that scale the graph input (its normalisation).
+
+    Followed from the input through single-consumer ``Transpose``/``Sub``/``Mul``/``Add``/``Div``
+    nodes. int8 keeps them in float: quantised, the normalisation becomes a ``QLinearMul`` that
+    costs more than the float op it replaces (MobileNetV2: 1.2 ms of a 5.3 ms int8 run), and the
+    first convolution quantises its own input anyway.
+    """
+    graph = proto.graph
+    initializers = {init.name for init in graph.initializer}
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    inputs = [value.name for value in graph.input if value.name not in initializers]
+    found, tensor = [], inputs[0] if len(inputs) == 1 else None
+    while tensor is not None and len(consumers.get(tensor, [])) == 1:
+        node = consumers[tensor][0]
+        if node.op_type in _CHANNEL_OPS and len(node.input) == 2 and node.input[1] in initializers:
+            found.append(node.name)
+        elif node.op_type != "Transpose":
+            break
+        tensor = node.output[0]
+    return found
+
+
+def _drop_unused_initializers(graph) -> None:
+    used = {name for node in graph.node for name in node.input}
+    keep = [init for init in graph.initializer if init.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+
+
+def _sort_topologically(graph) -> None:
+    """Order nodes so each comes after the producers of its inputs (stable otherwise)."""
+    ready = {value.name for value in graph.input} | {init.name for init in graph.initializer} | {""}
+    pending, ordered = list(graph.node), []
+    while pending:
+        remaining = []
+        for node in pending:
+            if all(name in ready for name in node.input):
+                ordered.append(node)
+                ready.update(node.output)
+            else:
+                remaining.append(node)
+        if len(remaining) == len(pending):
+            raise ValueError("ONNX graph has a cycle or an unbound input after the layout rewrite")
+        pending = remaining
+    copies = [type(node)() for node in ordered]
+    for copy, node in zip(copies, ordered):
+        copy.CopyFrom(node)
+    del graph.node[:]
+    graph.node.extend(copies)
 
 
 def canonical_names(proto) -> None:

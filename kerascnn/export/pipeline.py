@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,7 @@ from kerascnn.core.errors import UsageError, unknown_name_message
 from kerascnn.core.files import atomic_directory, atomic_write_json, atomic_write_text, check_output_folder
 from kerascnn.core.layout import EXPORT_SUFFIXES, ExportLayout, RunLayout, artifact_name
 from kerascnn.core.versions import versions
-from kerascnn.export import parity
+from kerascnn.export import accuracy, int8_settings, parity, quant_debug
 from kerascnn.export.calibration import CALIBRATION_SAMPLES, RANDOM, VERIFY_SAMPLES, resolve_source, sample_inputs
 from kerascnn.export.manifest import artifact_entry, model_entry
 from kerascnn.export.quantize import PRECISIONS, QUANTIZE_MODES, SUPPORTED
@@ -59,6 +59,9 @@ class ExportPlan:
     artifacts: tuple[tuple[str, str], ...]  #: (format, precision) pairs to write
     skipped: tuple[str, ...]  #: "onnx fp16"-style pairs a format does not support
     out: Path
+    int8: dict = field(default_factory=dict)  #: ``--int8`` overrides of the CPU's int8 recipe
+    max_accuracy_drop: float | None = None  #: accuracy points an int8 artifact may lose (None: not checked)
+    debug_quant: bool = False  #: write the per-layer quantisation error table and plot
 
 
 def plan_export(
@@ -72,6 +75,9 @@ def plan_export(
     force: bool = False,
     samples: int = VERIFY_SAMPLES,
     calibration_samples: int = CALIBRATION_SAMPLES,
+    int8: Sequence[str] | dict | None = None,
+    max_accuracy_drop: float | None = None,
+    debug_quant: bool = False,
 ) -> ExportPlan:
     """Check an export request cheaply (no TensorFlow); arguments as for :func:`export_model`.
 
@@ -85,6 +91,13 @@ def plan_export(
     for name, value in (("samples", samples), ("calibration_samples", calibration_samples)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise UsageError(f"{name} must be a positive integer. Received: {value!r}")
+    overrides = dict(int8) if isinstance(int8, dict) else int8_settings.parse_overrides(int8)
+    max_accuracy_drop = accuracy.check_max_drop(max_accuracy_drop)
+    if (overrides or max_accuracy_drop is not None or debug_quant) and "int8" not in modes:
+        asked = "--int8" if overrides else accuracy.OPTION if max_accuracy_drop is not None else "--debug-quant"
+        raise UsageError(f"{asked} applies to int8 artifacts: add int8 to --quantize (e.g. --quantize none,int8).")
+    if max_accuracy_drop is not None and "none" not in modes:
+        raise UsageError(f"{accuracy.OPTION} compares int8 with float32: add none to --quantize (e.g. none,int8).")
 
     model_path = resolve_model_path(model_path)
     run = _run_record(model_path)
@@ -113,7 +126,9 @@ def plan_export(
             f"DequantizeLinear). Received: --opset {opset}"
         )
     out = check_output_folder(Path(out) if out is not None else default_out(model_path), force)
-    return ExportPlan(model_path, task, run, tuple(artifacts), tuple(skipped), out)
+    return ExportPlan(
+        model_path, task, run, tuple(artifacts), tuple(skipped), out, overrides, max_accuracy_drop, bool(debug_quant)
+    )
 
 
 def export_model(
@@ -129,6 +144,9 @@ def export_model(
     force: bool = False,
     samples: int = VERIFY_SAMPLES,
     calibration_samples: int = CALIBRATION_SAMPLES,
+    int8: Sequence[str] | dict | None = None,
+    max_accuracy_drop: float | None = None,
+    debug_quant: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Export ``model_path`` to every requested format x precision, verify, write a manifest.
@@ -151,6 +169,14 @@ def export_model(
         force: replace a non-empty ``out``.
         samples: inputs each artifact is verified on.
         calibration_samples: inputs int8 activation ranges are calibrated on.
+        int8: overrides of the int8 recipe chosen for this CPU
+            (:mod:`~kerascnn.export.int8_settings`): ``{"reduce_range": True}`` or
+            ``["reduce_range=true"]``.
+        max_accuracy_drop: top-1 accuracy points an int8 artifact may lose against
+            float32 on the labelled verification data; layers are kept in float until
+            it fits (:mod:`~kerascnn.export.accuracy`). Needs labelled data.
+        debug_quant: write the per-layer quantisation error table and plot of each
+            int8 artifact (:mod:`~kerascnn.export.quant_debug`).
         progress: called with one line per step (the CLI prints them).
 
     Returns:
@@ -176,7 +202,8 @@ def export_model(
 
     plan = plan_export(
         model_path, formats=formats, quantize=quantize, task=task, opset=opset, out=out, force=force,
-        samples=samples, calibration_samples=calibration_samples,
+        samples=samples, calibration_samples=calibration_samples, int8=int8, max_accuracy_drop=max_accuracy_drop,
+        debug_quant=debug_quant,
     )  # fmt: skip
     task = plan.task
     for item in plan.skipped:
@@ -192,6 +219,10 @@ def export_model(
             "for meaningful activation ranges and agreement."
         )
     inputs = sample_inputs(task, source, data_dir, signature, samples, calibration_samples)
+    labels = None
+    if plan.max_accuracy_drop is not None:
+        labels = accuracy.verify_labels(inputs, len(inputs["verify"]), task.name)
+    recipe = int8_settings.choose(plan.int8) if quantizing else None
 
     with _output_folder(plan.out, force) as (folder, scratch):
         layout = ExportLayout(folder)
@@ -203,20 +234,41 @@ def export_model(
                 f"The Keras model gives the same output for every input ({inputs['description']}): "
                 "parity checks on it prove nothing (untrained deep model?)."
             )
-        artifacts = []
+        float_accuracy = None if labels is None else accuracy.top1_accuracy(reference, labels)
+        artifacts, debug = [], {}
         for fmt, precision in plan.artifacts:
             path = layout.artifact(fmt, precision)
             say(f"{fmt} {precision}: converting")
-            settings = _write_artifact(model, signature, fmt, precision, path, scratch, inputs["calibrate"], opset)
+            job = _ArtifactJob(model, signature, fmt, precision, path, scratch, inputs, opset, recipe)
+            settings = job.write()
+            extra = {}
+            if precision == "int8" and plan.debug_quant:
+                rows = job.layer_errors()
+                debug[fmt] = _debug_report(rows, folder, fmt, say)
+            if labels is not None:
+                measure = job.accuracy_measure(labels)
+                if precision == "int8":
+                    fit = accuracy.fit_drop(
+                        job.rewrite, measure, job.layer_errors, float_accuracy=float_accuracy,
+                        max_drop=plan.max_accuracy_drop, label=f"{fmt} int8", say=say,
+                    )  # fmt: skip
+                    settings = job.settings
+                    extra["accuracy"] = fit.to_manifest()
+                    if fit.float_layers:
+                        kept = ", ".join(quant_debug.layer_name(n) for n in fit.float_layers)
+                        say(f"{fmt} int8: kept in float: {kept}")
+                else:
+                    extra["accuracy"] = {"accuracy": measure(), "float_accuracy": float_accuracy}
             result = task.compare(reference, parity.artifact_outputs(path, inputs["verify"]))
             task.check(result, precision, path.name)
             artifacts.append(
-                artifact_entry(path, fmt=fmt, precision=precision, io=_io_spec(fmt, path), parity=result,
-                               settings=settings)
+                {**artifact_entry(path, fmt=fmt, precision=precision, io=_io_spec(fmt, path), parity=result,
+                                  settings=settings), **extra}
             )  # fmt: skip
             say(
                 f"{fmt} {precision}: {path.name} {path.stat().st_size / 1e6:.2f} MB, "
                 f"{task.parity_summary(result, precision)}"
+                + (f", top-1 {extra['accuracy']['accuracy']:.2%}" if "accuracy" in extra else "")
             )
         class_names = _class_names(plan.run, inputs, model)
         manifest = {
@@ -237,6 +289,8 @@ def export_model(
             "class_names": class_names,
             "versions": versions(),
         }
+        if debug:
+            manifest["quant_debug"] = debug
         if class_names:
             atomic_write_text(layout.labels, "\n".join(class_names) + "\n")
         atomic_write_json(layout.manifest, manifest)
@@ -253,7 +307,69 @@ def default_out(model_path: Path) -> Path:
     return DEFAULT_OUT_ROOT / stem
 
 
-def _write_artifact(model, signature, fmt, precision, path: Path, scratch: Path, x_calibrate, opset) -> dict:
+#: Held-out inputs the per-layer quantisation error is measured on.
+DEBUG_SAMPLES = 64
+
+
+class _ArtifactJob:
+    """One artifact: write it, re-write it with layers kept in float, measure it, explain its int8 error."""
+
+    def __init__(self, model, signature, fmt, precision, path: Path, scratch: Path, inputs: dict, opset, recipe):
+        self.model, self.signature, self.fmt, self.precision = model, signature, fmt, precision
+        self.path, self.scratch, self.inputs, self.opset, self.recipe = path, scratch, inputs, opset, recipe
+        self.settings: dict = {}
+        self._rows = None
+
+    def write(self, excluded: Sequence[str] = ()) -> dict:
+        """Write the artifact (``excluded``: int8 layers kept in float); returns its manifest settings."""
+        self.settings = _write_artifact(
+            self.model, self.signature, self.fmt, self.precision, self.path, self.scratch,
+            self.inputs["calibrate"], self.opset, self.recipe, excluded,
+        )  # fmt: skip
+        return self.settings
+
+    def rewrite(self, excluded: Sequence[str]) -> None:
+        self.write(excluded)
+
+    def accuracy_measure(self, labels: np.ndarray) -> Callable[[], float]:
+        """A callable: the artifact's top-1 accuracy on the labelled verification inputs."""
+        return lambda: accuracy.top1_accuracy(parity.artifact_outputs(self.path, self.inputs["verify"]), labels)
+
+    def layer_errors(self) -> list[dict]:
+        """The per-layer error rows of the fully quantised artifact (computed once)."""
+        if self._rows is None:
+            x = self.inputs["verify"][:DEBUG_SAMPLES]
+            if self.fmt == "onnx":
+                from kerascnn.export.onnx import INPUT_NAME
+                from kerascnn.export.quantize import _pre_processed
+
+                float_path = _pre_processed(self.scratch / artifact_name("onnx", "fp32"), self.scratch)
+                self._rows = quant_debug.onnx_layer_errors(float_path, self.path, x, INPUT_NAME)
+            else:
+                from kerascnn.export import tflite
+
+                converter = tflite.int8_converter(self.scratch / "saved_model", self.inputs["calibrate"])
+                self._rows = quant_debug.tflite_layer_errors(converter, x, self.path.read_bytes())
+        return self._rows
+
+
+def _debug_report(rows: list[dict], folder: Path, fmt: str, say) -> dict:
+    """Write ``quant_debug_<fmt>.csv/.png``, print the worst layers; the manifest's ``quant_debug`` entry."""
+    files = quant_debug.write_report(rows, folder, f"quant_debug_{fmt}", f"{fmt} int8: per-layer quantisation error")
+    kinds = quant_debug.by_kind(rows)
+    say(f"{fmt} int8: per-layer quantisation error (SQNR dB, worst first; every layer in {files[0].name}):")
+    for line in quant_debug.format_table(rows, limit=10).splitlines():
+        say(f"  {line}")
+    say(
+        f"{fmt} int8: median per-channel SQNR by kind: "
+        + ", ".join(f"{kind} {v['median_channel_sqnr_db']:.1f} dB ({v['layers']})" for kind, v in kinds.items())
+    )
+    return {"files": [p.name for p in files], "layers": len(rows), "by_kind": kinds}
+
+
+def _write_artifact(
+    model, signature, fmt, precision, path: Path, scratch: Path, x_calibrate, opset, recipe=None, excluded=()
+) -> dict:
     """Write one artifact at ``path``; intermediates shared by several precisions live in ``scratch``."""
     input_shape, input_dtype = signature
     if fmt == "tflite":
@@ -262,14 +378,25 @@ def _write_artifact(model, signature, fmt, precision, path: Path, scratch: Path,
         saved_model = scratch / "saved_model"
         if not saved_model.exists():
             tflite.export_saved_model(model, saved_model, input_shape=input_shape, input_dtype=input_dtype)
-        path.write_bytes(tflite.convert_tflite(saved_model, precision, x_calibrate, name=model.name))
+        if precision == "int8" and excluded:
+            path.write_bytes(tflite.convert_tflite_selective(saved_model, x_calibrate, excluded))
+        else:
+            path.write_bytes(tflite.convert_tflite(saved_model, precision, x_calibrate, name=model.name))
         settings = {
             "converter": "tf.lite.TFLiteConverter (SavedModel from keras.Model.export)",
             "ops": "TFLITE_BUILTINS",
         }
         if precision == "int8":
             io = "int8" if np.issubdtype(np.dtype(input_dtype), np.floating) else f"{input_dtype} in, int8 out"
-            settings.update(ops="TFLITE_BUILTINS_INT8", io=io, calibration_samples=int(len(x_calibrate)))
+            settings.update(
+                ops="TFLITE_BUILTINS_INT8", io=io, calibration_samples=int(len(x_calibrate)),
+                runtime="LiteRT XNNPACK delegate (the interpreter's default), num_threads = cores",
+            )  # fmt: skip
+            if excluded:
+                settings.update(
+                    converter="tf.lite.experimental.QuantizationDebugger (selective quantisation)",
+                    ops="TFLITE_BUILTINS", io="float32", float_tensors=list(excluded),
+                )  # fmt: skip
         return settings
 
     from kerascnn.export import onnx as onnx_export
@@ -286,10 +413,24 @@ def _write_artifact(model, signature, fmt, precision, path: Path, scratch: Path,
     if precision == "fp32":
         shutil.copyfile(float_path, path)
     elif precision == "int8":
-        settings.update(quantize.quantize_onnx_static(float_path, path, x_calibrate, onnx_export.INPUT_NAME, scratch))
+        settings.update(
+            quantize.quantize_onnx_static(
+                float_path, path, x_calibrate, onnx_export.INPUT_NAME, scratch, settings=recipe,
+                nodes_to_exclude=excluded,
+            )
+        )  # fmt: skip
+        settings["runtime"] = ONNX_INT8_RUNTIME
     elif precision == "dynamic":
         settings.update(quantize.quantize_onnx_dynamic(float_path, path, scratch))
     return settings
+
+
+#: The onnxruntime session an int8 ONNX artifact was measured in (``kerascnn.runtime.sessions``).
+ONNX_INT8_RUNTIME = {
+    "graph_optimization_level": "ORT_ENABLE_ALL (QDQ -> QLinearConv/QGemm fusion, NHWC quantised kernels)",
+    "intra_op_num_threads": "cores",
+    "session.intra_op.allow_spinning": "0",
+}
 
 
 def _io_spec(fmt: str, path: Path):

@@ -21,6 +21,7 @@ import contextlib
 import io
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -63,15 +64,10 @@ def convert_tflite(
     """
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_saved_model(os.fspath(saved_model))
     if precision == "int8":
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative_dataset(x_calibration)
-        if np.issubdtype(np.asarray(x_calibration).dtype, np.floating):
-            converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        converter = int8_converter(saved_model, x_calibration)
     else:
+        converter = tf.lite.TFLiteConverter.from_saved_model(os.fspath(saved_model))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         if precision == "fp16":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -91,6 +87,41 @@ def convert_tflite(
                 f"{', '.join(ops)}. Replace the layers that use them (builtin ops only; Flex ops are not exported)."
             ) from err
         raise ValueError(f"TFLite conversion ({precision}) failed: {first_line(err)}") from err
+
+
+def int8_converter(saved_model: Path, x_calibration: np.ndarray):
+    """A ``TFLiteConverter`` set up for full-integer int8 with ``x_calibration`` as representative data."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(os.fspath(saved_model))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative_dataset(x_calibration)
+    if np.issubdtype(np.asarray(x_calibration).dtype, np.floating):
+        converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter
+
+
+def convert_tflite_selective(saved_model: Path, x_calibration: np.ndarray, float_tensors) -> bytes:
+    """int8 with the ops that write ``float_tensors`` kept in float32 (TFLite's selective quantisation).
+
+    ``tf.lite.experimental.QuantizationDebugger`` with ``denylisted_nodes`` writes
+    the model; it keeps float32 input and output (the runtime reads either).
+    """
+    import tensorflow as tf
+
+    converter = int8_converter(saved_model, x_calibration)
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=list(float_tensors))
+    try:
+        with native_output_captured((1, 2)), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the debugger runs the deprecated tf.lite.Interpreter
+            debugger = tf.lite.experimental.QuantizationDebugger(
+                converter=converter, debug_dataset=representative_dataset(x_calibration[:1]), debug_options=options
+            )
+            return debugger.get_nondebug_quantized_model()
+    except Exception as err:
+        raise ValueError(f"TFLite selective int8 conversion failed: {first_line(err)}") from err
 
 
 def unsupported_ops(message: str) -> list[str]:

@@ -16,6 +16,9 @@ Towers (``tower=``):
 - ``"small"``: a CPU-friendly conv-4 (Vinyals et al. 2016 / Snell et al. 2017):
   four blocks of conv 3x3, BatchNorm, ReLU, max-pool, 64 filters; inputs of 64 px
   or more are first average-pooled to about 32 px.
+- ``"wide"``: the same four blocks with 64, 128, 128, 128 filters on inputs
+  average-pooled to about 26 px (105 / 4; Vinyals et al. downsample Omniglot to 28):
+  the one-shot Omniglot recipe's tower (README, "One-shot Omniglot benchmark").
 - any zoo classifier name (``"resnet18"``, ``"lenet5"`` ...): its convolutional base,
   global average pooling.
 - ``"facenet_nn1"``: the FaceNet NN1 network with its own embedding layer.
@@ -38,25 +41,28 @@ from kerascnn.models.common import check_choice, check_positive, resolve_input_s
 from kerascnn.nn.layers import L2Normalize
 from kerascnn.nn.metric_layers import AbsoluteDifference, EuclideanDistance, WeightedChiSquare
 
-BUILT_IN_TOWERS = ("small", "koch", "facenet_nn1")
+BUILT_IN_TOWERS = ("small", "wide", "koch", "facenet_nn1")
 HEADS = ("l1", "euclidean", "chi_square")
 TOWER_NAME = "tower"
 # Koch et al. Figure 4: (filters, kernel) of the four convolutions, max-pool 2x2 after the first three.
 KOCH_CONVS = ((64, 10), (128, 7), (128, 4), (256, 4))
 KOCH_MIN_SIZE = 65  # 105 -> 96 -> 48 -> 42 -> 21 -> 18 -> 9 -> 6; 65 is the smallest that leaves 1x1
-SMALL_FILTERS = 64
-SMALL_TARGET = 32  # larger inputs are average-pooled down to about this side first
+#: Conv-4 towers: (filters of the four blocks, side the input is average-pooled down to first).
+CONV4_TOWERS = {"small": ((64, 64, 64, 64), 32), "wide": ((64, 128, 128, 128), 26)}
 
 
-def small_tower_features(inputs):
-    """Conv-4 of Vinyals et al. (2016): 4 x (conv 3x3 64, BN, ReLU, max-pool 2), global average pooling."""
+def small_tower_features(inputs, filters=CONV4_TOWERS["small"][0], target: int = CONV4_TOWERS["small"][1]):
+    """Conv-4 of Vinyals et al. (2016): 4 x (conv 3x3, BN, ReLU, max-pool 2), global average pooling.
+
+    Inputs at least ``2 * target`` pixels wide are first average-pooled by ``side // target``.
+    """
     x = inputs
     side = min(int(inputs.shape[1]), int(inputs.shape[2]))
-    if side >= 2 * SMALL_TARGET:
-        factor = side // SMALL_TARGET
+    if side >= 2 * target:
+        factor = side // target
         x = layers.AveragePooling2D(factor, name="downsample")(x)
-    for block in range(1, 5):
-        x = layers.Conv2D(SMALL_FILTERS, 3, padding="same", use_bias=False, name=f"block{block}_conv")(x)
+    for block, width in enumerate(filters, start=1):
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{block}_conv")(x)
         x = layers.BatchNormalization(momentum=0.9, name=f"block{block}_bn")(x)  # few steps per epoch on small sets
         x = layers.ReLU(name=f"block{block}_relu")(x)
         x = layers.MaxPooling2D(2, padding="same", name=f"block{block}_pool")(x)
@@ -87,10 +93,10 @@ def embedding_tower(tower: str = "small", input_shape=None, embedding_dim: int =
         shape = resolve_input_shape(input_shape, (105, 105, 1), KOCH_MIN_SIZE, "The Koch tower")
         inputs = keras.Input(shape=shape, name="image")
         features = koch_tower_features(inputs)
-    elif tower == "small":
-        shape = resolve_input_shape(input_shape, (105, 105, 1), 1, "The small tower")
+    elif tower in CONV4_TOWERS:
+        shape = resolve_input_shape(input_shape, (105, 105, 1), 1, f"The {tower} tower")
         inputs = keras.Input(shape=shape, name="image")
-        features = small_tower_features(inputs)
+        features = small_tower_features(inputs, *CONV4_TOWERS[tower])
     else:
         from kerascnn import models
 
@@ -111,7 +117,7 @@ def triplet(include_top: bool = True, input_shape=None, tower: str = "small", em
     Args:
         include_top: kept for the zoo's signature; the embedding is the top.
         input_shape: ``(H, W, C)``; default ``(105, 105, 1)`` (Omniglot).
-        tower: ``"small"``, ``"koch"``, ``"facenet_nn1"`` or a zoo classifier name.
+        tower: ``"small"``, ``"wide"``, ``"koch"``, ``"facenet_nn1"`` or a zoo classifier name.
         embedding_dim: size of the L2-normalised embedding (FaceNet: 128).
         name: model name.
 

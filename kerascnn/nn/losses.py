@@ -15,7 +15,15 @@ is compiled with ``y_true = labels`` and ``y_pred = embeddings``:
                            ``soft_margin=True`` replaces the hinge by ``softplus``;
                            ``distance="cosine"`` is the cosine-similarity triplet loss
 :func:`angular_loss`       Wang, Zhou, Wen, Liu & Lin (2017): bound the angle at the negative
+:func:`cosface_loss`       Wang et al. (2018, CosFace / AM-softmax): softmax over scaled cosines
+                           to learned class centres, ``s (cos - m)`` for the true class
+:func:`arcface_loss`       Deng, Guo, Xue & Zafeiriou (2019, ArcFace): ``s cos(theta + m)`` for
+                           the true class (an additive *angular* margin)
 =========================  =============================================================
+
+The two large-margin softmax losses are classification-style: they take the
+``(B, classes)`` cosines of a :class:`kerascnn.nn.metric_layers.CosineClassifier`
+head instead of embeddings; the embedding network is the tower below that head.
 
 Distances (:func:`pairwise_distances`): ``"squared_l2"`` (FaceNet; in ``[0, 4]`` on the
 unit sphere), ``"l2"`` and ``"cosine"`` (``1 - cos``). Everything is ``keras.ops``.
@@ -194,6 +202,53 @@ def angular_loss(labels, embeddings, alpha_degrees: float = 45.0):
     return _masked_mean(values, valid * ops.cast(ops.greater(values, 1e-16), "float32"))
 
 
+def _margin_softmax(labels, cosines, scale: float, target_logits):
+    """Cross-entropy of ``scale * cosines`` with the true class's logit replaced by ``target_logits(cos)``."""
+    cosines = ops.cast(cosines, "float32")
+    one_hot = ops.one_hot(ops.reshape(ops.cast(labels, "int32"), (-1,)), ops.shape(cosines)[-1])
+    logits = scale * (one_hot * target_logits(cosines) + (1.0 - one_hot) * cosines)
+    return ops.mean(keras.losses.categorical_crossentropy(one_hot, logits, from_logits=True))
+
+
+def _check_margin_softmax(scale, margin, high):
+    if not scale > 0:
+        raise UsageError(f"`scale` must be positive. Received: scale={scale!r}")
+    if not 0 <= margin < high:
+        raise UsageError(f"`margin` must be in [0, {high}). Received: margin={margin!r}")
+
+
+def cosface_loss(labels, cosines, scale: float = 16.0, margin: float = 0.2):
+    """CosFace / additive-margin softmax (Wang et al. 2018; AM-softmax, Wang, Cheng, Liu & Liu 2018).
+
+    ``cosines`` are ``cos(theta_j)`` between each L2-normalised embedding and the
+    normalised weight of class ``j`` (:class:`~kerascnn.nn.metric_layers.CosineClassifier`).
+    The loss is the softmax cross-entropy of the logits ``scale * cos(theta_j)``, with
+    ``scale * (cos(theta_y) - margin)`` for the true class ``y``: every example must beat
+    the other classes by a cosine margin. ``margin = 0`` is NormFace's scaled-cosine softmax.
+    """
+    _check_margin_softmax(scale, margin, 1.0)
+    return _margin_softmax(labels, cosines, scale, lambda cos: cos - margin)
+
+
+def arcface_loss(labels, cosines, scale: float = 16.0, margin: float = 0.3):
+    """ArcFace / additive angular margin (Deng et al. 2019, eq. 3).
+
+    As :func:`cosface_loss`, with the true class's logit ``scale * cos(theta_y + margin)``.
+    Where ``theta_y + margin`` passes ``pi`` the target would grow again, so there it is
+    ``cos(theta_y) - margin * sin(margin)`` (the paper's "easy margin" fix, its eq. 3 code).
+    """
+    _check_margin_softmax(scale, margin, math.pi / 2)
+    cos_m, sin_m = math.cos(margin), math.sin(margin)
+    threshold = math.cos(math.pi - margin)
+
+    def target(cos):
+        cos = ops.clip(cos, -1.0 + 1e-7, 1.0 - 1e-7)
+        with_margin = cos * cos_m - ops.sqrt(1.0 - ops.square(cos)) * sin_m  # cos(theta + m)
+        return ops.where(cos > threshold, with_margin, cos - margin * sin_m)
+
+    return _margin_softmax(labels, cosines, scale, target)
+
+
 # ---------------------------------------------------------------- Loss objects
 class _MetricLoss(keras.losses.Loss):
     """A loss over the whole batch: ``call(labels, embeddings)`` returns one scalar."""
@@ -255,13 +310,56 @@ class AngularLoss(_MetricLoss):
         return {**super().get_config(), "alpha_degrees": self.alpha_degrees}
 
 
+class _MarginSoftmaxLoss(_MetricLoss):
+    """A large-margin softmax on ``(labels, cosines)``. Args: ``scale``, ``margin``."""
+
+    function = None
+    default_margin = 0.0
+    largest_margin = 1.0
+
+    def __init__(self, scale: float = 16.0, margin: float | None = None, name=None, **kwargs):
+        super().__init__(name=name or self.default_name, **kwargs)
+        self.scale = float(scale)
+        self.margin = float(self.default_margin if margin is None else margin)
+        _check_margin_softmax(self.scale, self.margin, self.largest_margin)  # bad scale / margin: one line, now
+
+    def call(self, y_true, y_pred):
+        return type(self).function(y_true, y_pred, self.scale, self.margin)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "margin": self.margin}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class CosFaceLoss(_MarginSoftmaxLoss):
+    """:func:`cosface_loss` (Wang et al. 2018) on the cosines of a ``CosineClassifier``. Args: ``scale``, ``margin``."""
+
+    function = staticmethod(cosface_loss)
+    default_margin, default_name = 0.2, "cosface_loss"
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ArcFaceLoss(_MarginSoftmaxLoss):
+    """:func:`arcface_loss` (Deng et al. 2019) on the cosines of a ``CosineClassifier``. Args: ``scale``, ``margin``."""
+
+    function = staticmethod(arcface_loss)
+    default_margin, default_name, largest_margin = 0.3, "arcface_loss", math.pi / 2
+
+
 #: ``--loss`` names -> how to make the loss from ``margin`` / ``mining``.
-LOSSES = ("contrastive", "triplet", "soft-margin", "cosine-triplet", "angular")
+LOSSES = ("contrastive", "triplet", "soft-margin", "cosine-triplet", "angular", "cosface", "arcface")
+#: The losses on a classifier head's cosines (classification-style training) rather than on embeddings.
+MARGIN_SOFTMAX_LOSSES = ("cosface", "arcface")
+MARGIN_SOFTMAX_SCALE = 16.0  # s for a few hundred classes (the papers use 30-64 for 10k+ face identities)
 
 
 def make_loss(name: str, *, margin: float | None = None, mining: str = "semi-hard") -> keras.losses.Loss:
-    """The ``Loss`` for a ``--loss`` name (default margins: contrastive 1.0, triplet 0.2, cosine 0.2)."""
+    """The ``Loss`` for a ``--loss`` name (default margins: contrastive 1.0, triplet 0.2, cosine 0.2, CosFace 0.2,
+    ArcFace 0.3 radians)."""
     _check("loss", name, LOSSES)
+    if name in MARGIN_SOFTMAX_LOSSES:
+        loss_class = CosFaceLoss if name == "cosface" else ArcFaceLoss
+        return loss_class(scale=MARGIN_SOFTMAX_SCALE, margin=margin)
     if name == "contrastive":
         return ContrastiveLoss(margin=1.0 if margin is None else margin)
     if name == "angular":

@@ -4,6 +4,7 @@
   weighted L1 head when followed by ``Dense(1, sigmoid)``.
 - :class:`EuclideanDistance`: ``||f(x1) - f(x2)||_2`` for the contrastive loss (Hadsell
   et al. 2006): an unbounded distance, never squashed by a sigmoid.
+- :class:`CosineClassifier`: cosines to learned class centres, the head of CosFace / ArcFace.
 - :class:`WeightedChiSquare`: DeepFace's weighted chi-square distance (Taigman et al.
   2014, section 4.1) ``sum_i w_i (f1_i - f2_i)**2 / (f1_i + f2_i)`` with learned weights.
 """
@@ -71,3 +72,34 @@ class WeightedChiSquare(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class CosineClassifier(keras.layers.Layer):
+    """``embeddings -> (batch, classes)`` cosines to learned class centres (NormFace, Wang et al. 2017).
+
+    The head of the large-margin softmax losses (CosFace, ArcFace: :mod:`kerascnn.nn.losses`):
+    a ``Dense`` layer without bias whose columns and inputs are L2-normalised, so each
+    output is ``cos(theta_j)`` in ``[-1, 1]``. Used for training only; the embedding is its input.
+    """
+
+    def __init__(self, classes: int, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
+            raise ValueError(f"`classes` must be an integer >= 2. Received: classes={classes!r}")
+        self.classes = classes
+
+    def build(self, input_shape):
+        self.centres = self.add_weight(name="centres", shape=(int(input_shape[-1]), self.classes),
+                                       initializer="glorot_uniform")
+
+    def call(self, embeddings):
+        unit = embeddings / ops.maximum(ops.norm(embeddings, axis=-1, keepdims=True), 1e-12)
+        centres = self.centres / ops.maximum(ops.norm(self.centres, axis=0, keepdims=True), 1e-12)
+        return ops.matmul(unit, centres)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.classes)
+
+    def get_config(self):
+        return {**super().get_config(), "classes": self.classes}

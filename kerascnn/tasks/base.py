@@ -121,8 +121,9 @@ class Task:
         """Inputs to calibrate int8 and verify artifacts on.
 
         Returns ``{"calibrate": array, "verify": array, "description": str,
-        "class_names": list | None, "input_mean": float | None}``. ``source`` is a
-        data set name or ``"random"``.
+        "class_names": list | None, "input_mean": float | None}``, and optionally
+        ``"verify_labels"`` (the true classes of ``verify``: ``export --max-accuracy-drop``
+        measures top-1 accuracy with them). ``source`` is a data set name or ``"random"``.
         """
         rng = np.random.default_rng(0)
         return {

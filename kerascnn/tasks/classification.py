@@ -94,11 +94,12 @@ class Classification(Task):
 
         rng = np.random.default_rng(0)
         dataset = data.load(source, data_dir)
-        train, test = dataset.x_train, dataset.x_test
+        train, test, test_labels = dataset.x_train, dataset.x_test, dataset.y_test
         if len(test) == 0:  # data sets without a test split: verify on the tail, calibrate on the head
             half = len(train) // 2
-            train, test = train[:half], train[half:]
-        verify_x = test[rng.permutation(len(test))[:verify]]
+            train, test, test_labels = train[:half], train[half:], dataset.y_train[half:]
+        chosen = rng.permutation(len(test))[:verify]
+        verify_x = test[chosen]
         calibrate_x = train[rng.permutation(len(train))[:calibrate]]
         description = f"{dataset.name} ({dataset.source})"
         if verify_x.shape[1:] != tuple(input_shape):
@@ -107,6 +108,7 @@ class Classification(Task):
             "calibrate": fit_images(calibrate_x, input_shape),
             "verify": fit_images(verify_x, input_shape),
             "description": description,
+            "verify_labels": np.asarray(test_labels)[chosen],  # top-1 accuracy (export --max-accuracy-drop)
             "class_names": list(dataset.class_names),
             # The training images' mean pixel: predict warns when an image's polarity is the opposite.
             "input_mean": float(dataset.x_train.mean()),

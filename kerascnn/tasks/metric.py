@@ -5,7 +5,15 @@ trained model *is* the embedding network: one image in, a unit vector out, so
 similar images land close (Schroff et al. 2015; Koch et al. 2015). Training
 compiles it with a metric loss of :mod:`kerascnn.nn.losses` on ``(labels,
 embeddings)`` with in-batch mining; ``siamese`` trains its shared tower on every
-pair of the batch with the contrastive loss (Hadsell et al. 2006).
+pair of the batch with the contrastive loss (Hadsell et al. 2006). With ``loss=cosface``
+or ``arcface`` (Wang et al. 2018; Deng et al. 2019) the embedding is trained like a
+classifier through a cosine head over the training classes
+(:class:`kerascnn.nn.margin_model.ClassifierTrainedEmbedding`); the saved
+``embedding.keras`` leaves that head out.
+
+On Omniglot, ``siamese`` defaults to the one-shot recipe (:data:`RECIPES`): CosFace
+on the ``wide`` tower with Koch et al.'s affine distortions (the rotations-as-classes
+of ``apps/siamese_oneshot.py`` are not applied by the trainer).
 
 Metric options travel in ``model_kwargs`` (``--model-arg loss=triplet --model-arg
 mining=batch-hard --model-arg margin=0.2``; recorded in ``config.json``): the Task
@@ -40,6 +48,10 @@ EMBEDDING_FILE = "embedding.keras"
 VERIFICATION_PAIRS = 2000
 #: Mean negative squared distance below which the embedding counts as collapsed (unit sphere: 0..4).
 COLLAPSE_DISTANCE = 1e-3
+#: ``kerascnn train siamese --dataset omniglot``: the one-shot recipe measured with apps/siamese_oneshot.py
+#: (README, "One-shot Omniglot benchmark"); ``--loss``, ``--tower``, ``--margin`` ... given by the user win. With a
+#: CosFace / ArcFace loss and no ``--augment``, Koch et al.'s random affine distortions run in training.
+RECIPES = {("siamese", "omniglot"): {"loss": "cosface", "tower": "wide"}}
 
 
 def split_options(model_name: str, model_kwargs: dict) -> tuple[dict, dict]:
@@ -103,14 +115,24 @@ class Embedding(Task):
     # ------------------------------------------------------------ training
     def build_model(self, config, dataset, x_train):
         """The embedding network behind raw-pixel normalisation; also fixes the loss :meth:`loss` returns."""
+        from kerascnn.nn import losses
         from kerascnn.training.modeling import channel_statistics
 
-        options, builder_kwargs = split_options(config.model, config.model_kwargs)
+        recipe = RECIPES.get((config.model, dataset.name), {})
+        options, builder_kwargs = split_options(config.model, {**recipe, **(config.model_kwargs or {})})
         self._options = options
         network = build_embedding_network(config.model, dataset.input_shape, config.input_size, builder_kwargs)
         mean, variance = channel_statistics(x_train)
         name = f"{config.model}_{dataset.name}".replace(":", "_").replace("/", "_")
-        return raw_pixel_model(network, dataset.input_shape, mean, variance, name)
+        embedding = raw_pixel_model(network, dataset.input_shape, mean, variance, name)
+        if options["loss"] in losses.MARGIN_SOFTMAX_LOSSES:  # CosFace / ArcFace: a cosine head over the classes
+            from kerascnn.data.distortions import RandomAffine
+            from kerascnn.nn.margin_model import ClassifierTrainedEmbedding
+
+            distort = RandomAffine(fill_value=255.0, seed=config.seed) if recipe and config.augment is None else None
+            return ClassifierTrainedEmbedding(embedding, classes=dataset.num_classes, augment=distort,
+                                              name=f"{name}_trainer")
+        return embedding
 
     def loss(self):
         """The metric loss chosen by the last :meth:`build_model` (``model_kwargs``: loss, mining, margin)."""
@@ -122,7 +144,8 @@ class Embedding(Task):
         from kerascnn.nn import losses
 
         margin = self._options["margin"]
-        return losses.epoch_metrics(0.2 if margin is None or self._options["loss"] == "contrastive" else margin)
+        own_margin = margin is None or self._options["loss"] in ("contrastive", *losses.MARGIN_SOFTMAX_LOSSES)
+        return losses.epoch_metrics(0.2 if own_margin else margin)  # active triplets: margin on squared L2
 
     def per_example(self, labels, outputs) -> dict:
         raise UsageError("The embedding task's losses mine the whole batch; --strategy multiworker is not supported.")
@@ -169,13 +192,26 @@ class Embedding(Task):
         return text
 
     def write_outputs(self, run_dir, model) -> None:
-        """Save ``embedding.keras`` (raw pixels in, L2-normalised embedding out) in the run folder."""
+        """Save ``embedding.keras`` (raw pixels in, L2-normalised embedding out; without a CosFace / ArcFace
+        training head) in the run folder."""
         from kerascnn.core.files import atomic_save_path
+        from kerascnn.nn.margin_model import embedding_network
 
         with atomic_save_path(os.path.join(run_dir, EMBEDDING_FILE)) as tmp:
-            model.save(tmp)
+            embedding_network(model).save(tmp)
 
     # ------------------------------------------------------------ export
+    def export_artifacts(self, model_path, **options) -> dict:
+        """Export the run's ``embedding.keras`` when given the run folder or its ``model.keras`` (a CosFace /
+        ArcFace run's ``model.keras`` also holds the training head, which is not part of the embedding)."""
+        from pathlib import Path
+
+        path = Path(model_path).expanduser()
+        folder = path if path.is_dir() else path.parent
+        if (path.is_dir() or path.name == "model.keras") and (folder / EMBEDDING_FILE).is_file():
+            model_path = folder / EMBEDDING_FILE
+        return super().export_artifacts(model_path, **options)
+
     def sample_inputs(self, source, data_dir, input_shape, verify, calibrate) -> dict:
         """Real images as for classification (parity on noise proves little); no class names."""
         from kerascnn import tasks
@@ -255,11 +291,13 @@ def add_metric_arguments(parser) -> None:
 
     from kerascnn.core.options import positive_float, positive_int
 
-    flag("--tower", "tower", metavar="NAME", help="embedding models: small, koch, facenet_nn1 or a zoo classifier")
+    flag("--tower", "tower", metavar="NAME",
+         help="embedding models: small, wide, koch, facenet_nn1 or a zoo classifier")
     flag("--loss", "loss", choices=_declared("LOSSES"), help="embedding models: the metric loss (default: "
-         "triplet; siamese: contrastive)")
+         "triplet; siamese: contrastive, on omniglot the one-shot recipe: cosface); cosface / arcface train "
+         "through a cosine head over the training classes")
     flag("--mining", "mining", choices=_declared("MININGS"), help=f"triplet losses: in-batch mining (default "
          f"{DEFAULT_MINING})")
     flag("--margin", "margin", type=positive_float, help="embedding models: the loss margin (triplet 0.2 on squared "
-         "L2, contrastive 1.0)")
+         "L2, contrastive 1.0, cosface 0.2, arcface 0.3 rad)")
     flag("--embedding-dim", "embedding_dim", type=positive_int, metavar="D", help="embedding models: size (default 128)")

@@ -86,10 +86,11 @@ class TextClassification(Classification):
 
     def export_artifacts(self, model_path, *, calibration=None, data_dir=None, progress=None, formats=None,
                          quantize=("none",), task=None, opset=None, out=None, force=False, samples=500,
-                         calibration_samples=None) -> dict:
+                         calibration_samples=None, **int8_options) -> dict:
         """``kerascnn export RUN``: :func:`export_text_model`, verified on sentences of the run's data set.
 
-        Text models export float32 only (other ``quantize`` modes are skipped and said so).
+        Text models export float32 only (other ``quantize`` modes and the int8 options
+        ``int8``, ``max_accuracy_drop``, ``debug_quant`` are skipped and said so).
         """
         from kerascnn import data
         from kerascnn.export import plan_export
@@ -99,9 +100,12 @@ class TextClassification(Classification):
         for mode in quantize if not isinstance(quantize, str) else quantize.split(","):
             if mode != "none" and progress is not None:
                 progress(f"skipping {mode}: text models export float32 only")
+        for name, value in int8_options.items():
+            if value and progress is not None:
+                progress(f"ignoring {name}: text models export float32 only")
         source = calibration or plan.run.get("dataset")
         texts, class_names = None, plan.run.get("class_names")
-        if source in data.text_names():
+        if data.is_text(source):
             dataset = data.load_text(source, data_dir or plan.run.get("data_dir"))
             chosen = np.random.default_rng(0).permutation(len(dataset.texts))[:samples]
             texts, class_names = [dataset.texts[i] for i in chosen], dataset.class_names

@@ -20,7 +20,7 @@ from kerascnn.training import schedules
 from kerascnn.training.optimizers import OPTIMIZERS, default_learning_rate
 
 # Options that say how to run, not what to train: --resume ignores them.
-RUN_ONLY_KEYS = ("quiet", "data_dir", "cpu_devices")
+RUN_ONLY_KEYS = ("quiet", "data_dir", "cpu_devices", "memory_budget")
 
 
 @dataclass
@@ -41,8 +41,9 @@ class TrainConfig:
         schedule: a :mod:`kerascnn.training.schedules` spec, e.g. ``"cosine"``, ``"step:factor=0.5,every=5"``;
             parsed once into a :class:`~kerascnn.training.schedules.Schedule` when the config is made
             (``str(config.schedule)`` is the canonical spec).
-        augment: a ``kerascnn.data.augment`` spec (``"crop,rotate:10"``); runs in the tf.data
-            pipeline only, never in the saved model.
+        augment: a ``kerascnn.data.augment`` spec (``"crop,rotate:10"``) for images, a
+            ``kerascnn.data.augment3d`` one (``"flip_w,noise:8"``) for clips and volumes; runs
+            in the tf.data pipeline only, never in the saved model.
         weight_decay: L2 weight decay lambda on conv/dense kernels (the penalty
             ``lambda/2 * sum(w**2)``, i.e. gradient ``lambda * w``); with ``adamw``
             it is AdamW's decoupled decay instead.
@@ -64,6 +65,11 @@ class TrainConfig:
             and all before it); frozen BatchNorm layers run in inference mode.
         weights: ``"imagenet"`` to start from keras.applications weights (online).
         steps_per_epoch: cap on batches per epoch (quick smoke runs).
+        mixed_precision: train under Keras' ``mixed_float16`` policy (float16 activations,
+            float32 weights, loss scaling; the outputs stay float32). Pays off on GPUs; slow on CPUs.
+        memory_budget: memory the training step must fit in (``"8GiB"``); ``None``: the
+            machine's available memory (checked on CPUs; on GPUs only when given). A batch
+            the plan (:mod:`kerascnn.analysis.memory`) says cannot fit is refused before training.
     """
 
     model: str = "lenet5"
@@ -92,6 +98,8 @@ class TrainConfig:
     weights: str | None = None
     steps_per_epoch: int | None = None
     quiet: bool = False
+    mixed_precision: bool = False
+    memory_budget: str | None = None
 
     def __post_init__(self):
         self.schedule = schedules.parse(self.schedule)  # the one parse of the spec
@@ -157,9 +165,13 @@ class TrainConfig:
         if self.augment is not None and not str(self.augment).strip():
             self.augment = None
         if self.augment is not None:
-            from kerascnn.data import augment
+            from kerascnn import data
 
-            augment.parse(self.augment)  # a bad spec fails before any data is read
+            data.check_augment(self.augment, self.dataset)  # 2D or 3D by the data set; before any data is read
+        if self.memory_budget is not None:
+            from kerascnn.analysis.memory import parse_bytes
+
+            parse_bytes(self.memory_budget)
         self.schedule.check_run_length(self.epochs)
 
     def to_dict(self) -> dict:

@@ -15,7 +15,9 @@ over every fold of every seed (Zhang & Wallace 2015: single runs mislead).
 ``RUN_DIR/metrics.json`` holds ``cv_accuracies``, ``cv_mean_accuracy``,
 ``cv_std``, ``fold_seconds`` and per-seed means.
 
-Without ``cv`` one run is made: fold 1 of a seeded 10-fold split is the test set.
+Without ``cv`` one run is made: the data set's fixed train/test split when it has one
+(TFDS sets, ``text:`` folders with ``train/`` + ``test/``, a CSV ``split`` column), else
+fold 1 of a seeded 10-fold split is the test set.
 """
 
 from __future__ import annotations
@@ -56,13 +58,16 @@ def summarize(accuracies) -> dict:
 
 def train_text(model_name: str, dataset="mr", *, cv: int | None = None, seeds: int = 1, run_dir=None,
                seed: int = 42, data_dir=None, early_stopping: int | None = None, quiet: bool = False,
+               encoding: str | None = None, text_column: str | None = None, label_column: str | None = None,
                **options) -> dict:
     """Train a text model with k-fold cross-validation (``cv``) or on one held-out fold.
 
     Args:
         model_name: a text model of the zoo (``textcnn``, ``textcnn_2d``, ``textcnn_dilated``).
-        dataset: a text data set name (``"mr"``) or a loaded :class:`~kerascnn.data.base.TextDataset`.
-        cv: number of folds (``None``: one run, fold 1 of 10 as the test set).
+        dataset: a text data set name (``"mr"``, ``"imdb_reviews"``, ``"sst2"``, ``"text:PATH"``) or a
+            loaded :class:`~kerascnn.data.base.TextDataset`.
+        cv: number of folds (``None``: one run on the fixed split, or fold 1 of 10 as the test set).
+        encoding, text_column, label_column: how ``text:PATH`` files are read (:func:`kerascnn.data.load_text`).
         seeds: repeat the cross-validation with this many consecutive seeds.
         run_dir: output folder (new or empty); default ``runs/<model>-<dataset>-cv<k>-<time>``.
         seed: the first seed (folds, hold-out, initialisation, shuffling).
@@ -82,6 +87,7 @@ def train_text(model_name: str, dataset="mr", *, cv: int | None = None, seeds: i
     import keras
 
     from kerascnn import data, tasks
+    from kerascnn.data.text import fixed_split
     from kerascnn.training import train
     from kerascnn.training.rundir import default_run_dir
 
@@ -94,7 +100,10 @@ def train_text(model_name: str, dataset="mr", *, cv: int | None = None, seeds: i
 
         raise UsageError(f"{model_name} is not a text model; text data sets need one of: "
                          f"{', '.join(models.names(task='text'))}.")
-    loaded = data.load_text(dataset, data_dir) if isinstance(dataset, str) else dataset
+    loaded = dataset
+    if isinstance(dataset, str):
+        loaded = data.load_text(dataset, data_dir, encoding=encoding, text_column=text_column,
+                                label_column=label_column, download=options.get("download", False))
     patience = early_stopping or PATIENCE
     task = tasks.get("text")
     folds = cv or HOLDOUT_FOLDS
@@ -107,7 +116,8 @@ def train_text(model_name: str, dataset="mr", *, cv: int | None = None, seeds: i
                                              restore_best_weights=True)
 
     if not cv:
-        result = train(model_name, plan[seed][0], task=task, run_dir=run_dir, seed=seed, quiet=quiet,
+        split = plan[seed][0] if loaded.is_test is None else fixed_split(loaded)
+        result = train(model_name, split, task=task, run_dir=run_dir, seed=seed, quiet=quiet,
                        data_dir=data_dir, callbacks=[early_stop()], **options)
         _drop_checkpoints(result.run_dir)
         return result
@@ -188,7 +198,8 @@ def _drop_checkpoints(run_dir) -> None:
 
 
 def add_text_arguments(parser) -> None:
-    """``--variant``, ``--vectors``, ``--cv``, ``--seeds`` for ``kerascnn train`` (text models)."""
+    """``--variant``, ``--vectors``, ``--cv``, ``--seeds``, ``--encoding``, ``--text-column``, ``--label-column``
+    for ``kerascnn train`` (text models)."""
     from kerascnn.core.options import positive_int
     from kerascnn.tasks.text import VARIANTS
 
@@ -201,6 +212,10 @@ def add_text_arguments(parser) -> None:
                         help="text data sets: K-fold stratified cross-validation (Kim: --cv 10)")
     parser.add_argument("--seeds", type=positive_int, default=1, metavar="N",
                         help="with --cv: repeat the cross-validation with N seeds (default 1)")
+    parser.add_argument("--encoding", metavar="CODEC",
+                        help="encoding of text:PATH files (default utf-8; mr: latin-1)")
+    parser.add_argument("--text-column", metavar="NAME", help="text:FILE.csv: the text column (default text)")
+    parser.add_argument("--label-column", metavar="NAME", help="text:FILE.csv: the label column (default label)")
 
 
 def text_model_kwargs(args) -> dict:
@@ -223,15 +238,20 @@ def text_model_kwargs(args) -> dict:
 
 def check_text_options(args, dataset: str) -> None:
     """The train command's text options, checked before TensorFlow loads (one-line errors)."""
-    from kerascnn.data import text_names
+    from kerascnn.data import TEXT_PREFIX, is_text, text_names
+    from kerascnn.data.text import check_encoding
 
-    if dataset not in text_names():
+    if not is_text(dataset):
         given = [flag for flag, value in (("--cv", args.cv), ("--variant", args.variant), ("--vectors", args.vectors),
-                                          ("--seeds", args.seeds if args.seeds > 1 else None)) if value]
+                                          ("--seeds", args.seeds if args.seeds > 1 else None),
+                                          ("--encoding", args.encoding), ("--text-column", args.text_column),
+                                          ("--label-column", args.label_column)) if value]
         if given:
-            raise UsageError(f"{given[0]} is for text data sets ({', '.join(text_names())}); "
+            raise UsageError(f"{given[0]} is for text data sets ({', '.join(text_names())}, {TEXT_PREFIX}PATH); "
                              f"{dataset!r} is an image data set.")
         return
+    if args.encoding is not None:
+        check_encoding(args.encoding)
     if args.resume:
         raise UsageError("--resume is not supported for text data sets (each fold is a short run).")
     if args.augment:
@@ -251,7 +271,8 @@ def run_command(args, dataset: str, options: dict) -> int:
     options.pop("augment", None)
     label = f"{dataset}-cv{args.cv}" if args.cv else dataset
     run_dir = args.run_dir or str(default_run_dir(args.model, label))
-    result = train_text(args.model, dataset, cv=args.cv, seeds=args.seeds, run_dir=run_dir, **options)
+    result = train_text(args.model, dataset, cv=args.cv, seeds=args.seeds, run_dir=run_dir, encoding=args.encoding,
+                        text_column=args.text_column, label_column=args.label_column, **options)
     if args.cv:
         print(headline(result) + f" -> {run_dir}")
     else:

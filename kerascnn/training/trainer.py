@@ -21,7 +21,9 @@ What happens, in order (nothing is written until every check has passed):
 3. the run directory checked (new and empty, or ``resume`` of the same config;
    a resume may raise ``epochs``);
 4. the model built inside ``strategy.scope()`` by ``task.build_model``, compiled
-   with ``task.loss()`` / ``task.metrics()`` and the optimizer with its LR schedule;
+   with ``task.loss()`` / ``task.metrics()`` and the optimizer with its LR schedule
+   (``mixed_precision``: under ``mixed_float16``); the memory plan checked against the budget
+   (:mod:`kerascnn.training.resources`);
 5. ``model.fit`` with TerminateOnNaN, BackupAndRestore, the best checkpoint by
    ``task.monitor``, CSVLogger, TensorBoard, the LR logger and optional early
    stopping / reduce-on-plateau (multi-worker: :mod:`kerascnn.training.custom_loop`
@@ -151,6 +153,12 @@ def train(model_name: str, dataset="digits", *, task=None, run_dir=None, resume:
     from kerascnn.training.seeding import set_global_seed
 
     set_global_seed(config.seed, deterministic=config.deterministic)
+    if config.mixed_precision:
+        from kerascnn.training.resources import mixed_precision_note
+
+        note = mixed_precision_note()
+        if note:
+            print(f"note: {note}", file=sys.stderr)
 
     if loaded is None:
         loaded = data.load(config.dataset, config.data_dir, download=config.download)
@@ -192,9 +200,14 @@ def compile_model(config: TrainConfig, dataset, x_train, learning_rate, *, task=
     split); it is compiled with ``task.loss()``, ``task.metrics()`` and the
     optimizer of ``config`` at ``learning_rate`` (a float or a schedule).
     """
+    from kerascnn.training.resources import float32_output, precision
+
     task = resolve_task(task, config.model)
-    model = task.build_model(config, dataset, x_train)
-    model.compile(optimizer=make_optimizer(config, learning_rate), loss=task.loss(), metrics=task.metrics())
+    with precision(config.mixed_precision):  # mixed_float16 layers and loss scaling, float32 outputs
+        model = task.build_model(config, dataset, x_train)
+        if config.mixed_precision:
+            model = float32_output(model)
+        model.compile(optimizer=make_optimizer(config, learning_rate), loss=task.loss(), metrics=task.metrics())
     return model
 
 
@@ -229,6 +242,11 @@ def _train(config: TrainConfig, task, dataset, run: RunLayout, strategy, record:
     optimizer = model.optimizer
 
     replicas = distribute.num_replicas(strategy)
+    from kerascnn.training.resources import check_memory, check_mixed_precision
+
+    check_memory(config, model, replicas=replicas)  # a batch that cannot fit: one line, nothing written yet
+    if config.mixed_precision:
+        check_mixed_precision(model, x_train[:1])  # a float16 kernel missing on this CPU: one line
     start_epoch, from_model = resume_point(run) if resume and run.config.is_file() else (0, False)
     if chief:
         run.path.mkdir(parents=True, exist_ok=True)

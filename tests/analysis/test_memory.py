@@ -98,3 +98,21 @@ def test_memory_command_reports_and_refuses_a_batch_over_the_budget(capsys):
     largest = int(err.rsplit("largest batch that fits is ", 1)[1].rstrip("."))
     plan = memory.plan(models.build("r3d_18"), largest)
     assert plan.total_bytes <= 8 * 2**30 < plan.total_bytes + plan.bytes_per_example
+
+
+def test_summary_reports_the_same_plan_as_the_memory_command(capsys):
+    from kerascnn.cli import main
+
+    argv = ["c3d", "--input-shape", "16,64,64,1", "--classes", "8", "--batch-size", "64", "--memory-budget", "4GB"]
+    assert main(["summary", *argv, "--json"]) == 0
+    planned = json.loads(capsys.readouterr().out)["memory"]
+    assert main(["memory", *argv, "--json"]) == 0
+    assert planned == {k: v for k, v in json.loads(capsys.readouterr().out).items() if k != "model"}
+    assert planned["fits"] is True and planned["largest_batch"] == (4 * 10**9 - planned["parameter_bytes"]) // planned[
+        "bytes_per_example"]
+    assert main(["summary", *argv[:-1], "8GiB", "--mixed-precision"]) == 0
+    out = capsys.readouterr().out
+    assert "conv1" in out and "c3d: training at batch 64 with adam, 16-bit activations" in out and "fits;" in out
+    assert main(["summary", *argv[:-2], "--batch-size", "100000", "--memory-budget", "1GB"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("kerascnn summary: error: c3d at batch 100000 needs about") and "\n" not in err

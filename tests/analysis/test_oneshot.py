@@ -74,3 +74,16 @@ def test_malformed_runs_are_one_line_errors(tmp_path):
         oneshot.write_runs(tmp_path / "two", images, samplers.episodes(
             labels, ways=2, shots=2, queries=1, count=1, rng=np.random.default_rng(0)))
     assert not (tmp_path / "two").exists()
+
+
+def test_centring_on_the_support_mean():
+    support = np.array([[1.0, 2.0, 0.0], [1.0, 0.0, 2.0], [1.0, -2.0, -2.0]])  # all share the first component
+    query = np.array([[1.0, 2.1, 0.1]])
+    s, q = oneshot.centre_on_support(support, query)
+    np.testing.assert_allclose(np.linalg.norm(np.concatenate([s, q]), axis=1), 1.0)
+    np.testing.assert_allclose(s[:, 0], 0.0, atol=1e-12)  # the shared component is gone
+    labels = np.repeat(np.arange(3), 2)
+    points = np.repeat(support, 2, axis=0) + 0.01 * np.arange(6)[:, None]
+    episodes = samplers.episodes(labels, ways=3, shots=1, queries=1, count=4, rng=np.random.default_rng(0))
+    result = oneshot.evaluate_episodes(lambda x: x, points, episodes, protocol="unstructured", centre=True)
+    assert result["centred"] and result["accuracy"] == 1.0

@@ -50,3 +50,23 @@ def test_export_benchmark_rebench_needs_an_earlier_run(tmp_path):
 
     with pytest.raises(UsageError, match="No earlier run"):
         load_app("benchmark_export").main(["--rebench", "--out", str(tmp_path)])
+
+
+def test_export_goal_against_the_roofline_bound_of_the_fastest_fp32_row():
+    app = load_app("benchmark_export")
+
+    def row(runtime, precision, ms, bound_ms):
+        return {"runtime": runtime, "precision": precision, "threads": 2, "batch": 1, "median_ms": ms,
+                "gemm_peak_gflops": 300.0, "int8_gemm_peak_gops": 480.0, "bound_ms": bound_ms}
+
+    point = {
+        "macs": 300_000_000,
+        "bench": [row("litert", "fp32", 4.0, 2.5), row("onnxruntime", "fp32", 5.0, 2.5),
+                  row("litert", "int8", 3.0, 1.0), row("onnxruntime", "int8", 2.0, 1.0)],
+        "artifacts": [{"format": f, "precision": p, "bytes": 1000 if p == "fp32" else 250,
+                       "parity": {"top1_agreement": 1.0}} for f in ("tflite", "onnx") for p in ("fp32", "int8")],
+        "machine": {"load_average": [0.1, 0.1, 0.1], "cpu_flags": ["avx512_vnni"]},
+    }
+    report = app.check_goals(point)
+    assert report["best_fp32"] == "litert fp32" and report["best_fp32_roofline_bound_ms"] == 2.5
+    assert report["goals"]["fp32_vs_roofline_bound"] == {"measured": 1.6, "goal": "<= 1.5", "met": False}

@@ -15,6 +15,10 @@ RESULT_KEYS = {
     "runtime", "precision", "file", "threads", "batch", "median_ms", "p90_ms", "p99_ms", "throughput",
     "size_bytes", "peak_memory_bytes", "macs", "gflops", "gemm_peak_gflops", "int8_gemm_peak_gops", "bound_ms",
     "peak_fraction", "runs",
+    # start-up and spread, as onnxruntime_perf_test and LiteRT's benchmark_model report them
+    "init_ms", "first_inference_ms", "warmup_ms", "min_ms", "mean_ms", "std_ms", "p95_ms",
+    # the roofline: the compute-only bound, the row's DRAM bandwidth, bound / median
+    "gemm_bound_ms", "memory_bandwidth_gbs", "bound_fraction",
 }
 
 
@@ -45,12 +49,22 @@ def test_bench_cli_json_schema_and_plot(tiny, tmp_path, capsys):
         assert r["macs"] == tiny_macs  # counted from the ONNX/TFLite graph and by kerascnn.analysis.summary
         assert r["gflops"] == pytest.approx(2 * tiny_macs * r["batch"] / r["median_ms"] / 1e6, rel=0.02, abs=0.01)
         assert r["gemm_peak_gflops"] > 1 and r["int8_gemm_peak_gops"] > 1
-        assert r["bound_ms"] == pytest.approx(2 * tiny_macs * r["batch"] / r["gemm_peak_gflops"] / 1e6, abs=1e-6)
+        assert r["gemm_bound_ms"] == pytest.approx(
+            2 * tiny_macs * r["batch"] / r["gemm_peak_gflops"] / 1e6, abs=1e-6
+        )
+        assert r["bound_ms"] >= r["gemm_bound_ms"]  # the roofline adds the memory traffic of every layer
+        assert r["bound_fraction"] == pytest.approx(r["bound_ms"] / r["median_ms"], rel=0.01, abs=1e-3)
+        assert r["init_ms"] > 0 and r["first_inference_ms"] > 0 and r["warmup_ms"] is None  # --warmup 1
+        assert 0 < r["min_ms"] <= r["median_ms"] <= r["p90_ms"] <= r["p95_ms"] <= r["p99_ms"]
+        assert r["min_ms"] <= r["mean_ms"] and r["std_ms"] >= 0
+        assert r["memory_bandwidth_gbs"] > 0
         if r["runtime"] in ("onnxruntime", "litert"):
             assert r["threads"] == 1
             assert r["peak_memory_bytes"] > 1e6  # measured in a fresh process: at least the runtime's buffers
     machine = report["machine"]
     assert machine["cores"] >= 1 and machine["gemm_peak_gflops"]["1"] > 1 and machine["int8_gemm_peak_gops"]["1"] > 1
+    assert machine["memory_bandwidth_gbs"]["1"] > 0 and machine["cache_bandwidth_gbs"]["1"] > 0
+    assert set(machine["isa"]) == {"avx2", "avx512", "vnni", "amx"}
     assert {"onnxruntime", "numpy"} <= set(machine["versions"])
     assert len(machine["load_average"]) == 3
     assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -90,3 +104,21 @@ def test_bench_of_exported_files_does_not_import_tensorflow(tiny):
         "assert 'tensorflow' not in sys.modules, 'bench on an .onnx file imported tensorflow'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_bench_cli_profile_prints_time_per_layer_kind_beside_the_bound(tiny, tmp_path, capsys):
+    report_path = tmp_path / "bench.json"
+    status = cli.main(["bench", str(tiny["export"]), "--batch", "1", "--threads", "1", "--runs", "3", "--warmup", "2",
+                       "--profile", "--json", str(report_path)])
+    out = capsys.readouterr().out
+    assert status == 0
+    report = json.loads(report_path.read_text())
+    (profile,) = report["profiles"]  # the ONNX model; LiteRT has no per-operator profiler
+    assert Path(profile["file"]).name == "model.onnx" and profile["runs"] == 3
+    kinds = {row["kind"]: row for row in profile["kinds"]}
+    assert kinds["first conv"]["layers"] == 1 and kinds["first conv"]["macs"] == 10 * 8 * 4 * 9
+    assert kinds["first conv"]["measured_ms"] > 0 and kinds["dense"]["macs"] == 4 * 5
+    assert sum(row["share"] for row in profile["kinds"]) == pytest.approx(1.0, abs=1e-3)
+    assert "profile: model.onnx (fp32) in onnxruntime, 1 thread, batch 1" in out
+    assert "first conv" in out and "LiteRT: no per-layer profile" in out
+    assert report["profile_notes"] and "LiteRT" in report["profile_notes"][0]

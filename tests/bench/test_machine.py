@@ -61,3 +61,50 @@ def test_machine_info_lists_cpu_cores_and_versions():
     machine = bench.machine_info()
     assert machine["cpu"] and machine["cores"] >= 1 and isinstance(machine["cpu_flags"], list)
     assert {"onnxruntime", "numpy", "python"} <= set(machine["versions"])
+
+
+def test_memory_bandwidth_probe_is_positive_and_plausible():
+    from kerascnn.bench.machine import cache_bandwidth_gbs, memory_bandwidth_gbs
+
+    for threads in (1, 2):
+        rate = memory_bandwidth_gbs(threads, megabytes=8, seconds=0.05)
+        assert 0.5 < rate < 5000  # GB/s: no machine copies slower, none this much faster
+    assert 0.5 < cache_bandwidth_gbs(1, seconds=0.05) < 5000
+
+
+def test_last_level_cache_from_sysfs(tmp_path):
+    from kerascnn.bench.machine import DEFAULT_CACHE_BYTES, last_level_cache_bytes
+
+    for index, size in enumerate(["32K", "1024K", "32768K"]):
+        (tmp_path / f"index{index}").mkdir()
+        (tmp_path / f"index{index}" / "size").write_text(size + "\n")
+    assert last_level_cache_bytes(tmp_path) == 32 * 2**20
+    assert last_level_cache_bytes(tmp_path / "missing") == DEFAULT_CACHE_BYTES
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ("fpu avx2 fma avx512f avx512bw avx512_vnni amx_int8 amx_tile",
+     {"avx2": True, "avx512": True, "vnni": True, "amx": True}),
+    ("fpu avx2 fma avx512f avx512bw", {"avx2": True, "avx512": True, "vnni": False, "amx": False}),
+    ("fpu avx2 fma avx_vnni", {"avx2": True, "avx512": False, "vnni": True, "amx": False}),
+    ("fpu sse2", {"avx2": False, "avx512": False, "vnni": False, "amx": False}),
+])
+def test_isa_flags(tmp_path, flags, expected):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n")
+    assert bench.isa_flags(cpuinfo) == expected
+
+
+def test_peaks_with_bandwidth_pick_cache_or_dram_and_round_trip():
+    before = GemmPeaks({1: 50.0}, {1: 80.0}, memory={1: 20.04}, cache={1: 70.0}, cache_bytes=32 * 2**20)
+    after = GemmPeaks({1: 40.0}, {1: 90.0}, memory={1: 25.0}, cache={1: 60.0}, cache_bytes=32 * 2**20)
+    best = before.best_of(after)
+    assert best.memory == {1: 25.0} and best.cache == {1: 70.0} and before.memory == {1: 20.0}
+    assert best.bandwidth(1, 32 * 2**20) == 70.0  # fits in the last-level cache
+    assert best.bandwidth(1, 32 * 2**20 + 1) == 25.0  # streams from DRAM
+    assert GemmPeaks({1: 1.0}, {1: 1.0}).bandwidth(1, 10) is None  # not measured
+    assert GemmPeaks.from_json(best.to_json()) == best
+    assert best.to_json()["memory_bandwidth_gbs"] == {"1": 25.0} and best.to_json()["cache_bytes"] == 32 * 2**20
+    assert best.describe().endswith(
+        "Memory bandwidth (streaming copy): 1 thread 25 GB/s DRAM, 70 GB/s within the 32 MB cache"
+    )

@@ -107,3 +107,12 @@ def test_an_embedding_model_of_the_wrong_input_size_is_one_line(tmp_path, capsys
     models.build("triplet", input_shape=(10, 10, 1), embedding_dim=4).save(tmp_path / "e.keras")
     assert cli.main(["oneshot", str(tmp_path / "e.keras"), "--dataset", "digits", "--ways", "3"]) == 2
     assert "takes images of 10x10x1; these are 8x8x1" in capsys.readouterr().err
+
+
+def test_oneshot_plots_the_embedding_and_a_query_grid(embedding_files, tmp_path, capsys):
+    result = run_json(capsys, ["oneshot", embedding_files / "export" / "model.onnx", "--dataset", "digits", "--ways",
+                               5, "--episodes", 3, "--plots", tmp_path / "plots", "--centre", "--json"])
+    assert result["centred"] and result["trials"] == 15
+    written = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert written == ["embedding_pca.png", "query_grid.png"] and len(result["plots"]) == 2
+    assert all((tmp_path / "plots" / name).read_bytes()[:4] == b"\x89PNG" for name in written)

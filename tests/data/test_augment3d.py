@@ -51,3 +51,64 @@ def test_rotation_needs_square_frames_and_volumes_need_rank_4():
     with pytest.raises(UsageError, match="depth, height, width, channels"):
         augment3d.build("flip_w", (16, 16, 1))
     assert augment3d.build("none", (8, 8, 8, 1)) is None
+
+
+# --------------------------------------------------------------------------- --augment on 5-D data
+
+
+def test_the_data_set_kind_chooses_2d_or_3d_augmentation_in_one_line():
+    from kerascnn import data
+
+    data.check_augment("flip_w,rot90,noise:4", "shapes3d")
+    data.check_augment("rotate:10,crop", "mnist")
+    data.check_augment("flip_d", "toy")  # an unregistered name (a data set loaded in Python): either kind
+    for spec, dataset, words in [("rotate:10", "moving_mnist", "'rotate' is a 2D \\(image\\) augmentation"),
+                                 ("flip", "shapes3d", "'flip' is a 2D"), ("flip_d", "mnist", "'flip_d' is a 3D"),
+                                 ("noise:4", "folder:/x", "'noise' is a 3D"), ("spin", "toy", "Unknown augmentation")]:
+        with pytest.raises(UsageError, match=words) as err:
+            data.check_augment(spec, dataset)
+        assert "\n" not in str(err.value)
+    assert data.augmentation_for("nifti:scans") is augment3d and data.augmentation_for(np.zeros((1, 2, 2, 2, 1))) is augment3d
+
+
+def test_pipeline_augments_volumes_with_the_3d_layers():
+    from kerascnn import data
+
+    x = np.full((8, 4, 6, 6, 1), 100, np.uint8)
+    batch, labels = next(iter(data.pipeline(x, np.arange(8), batch_size=8, shuffle=False, seed=0, augment="noise:20")))
+    assert batch.shape == (8, 4, 6, 6, 1) and labels.numpy().tolist() == list(range(8))
+    assert float(np.std(batch)) > 5
+    with pytest.raises(UsageError, match="'flip_d' is a 3D augmentation"):
+        data.pipeline(np.zeros((4, 6, 6, 1), np.uint8), np.arange(4), batch_size=2, shuffle=False, seed=0,
+                      augment="flip_d")
+
+
+def test_suggestions_keep_the_label_and_flipped_clips_are_warned_about():
+    assert augment3d.mirror_warning("flip_w,noise:4", "moving_mnist").startswith("--augment flip_w moves the frames")
+    assert augment3d.mirror_warning("flip_w,rot90", "shapes3d") is None
+    assert augment3d.mirror_warning(augment3d.suggest("moving_mnist"), "moving_mnist") is None
+    assert set(augment3d.describe()) == set(augment3d.names())
+
+
+def test_augment_preview_writes_slice_montages_of_volumes(tmp_path, capsys):
+    from PIL import Image
+
+    from kerascnn.cli import main
+    from kerascnn.commands.augment_preview import montage, slice_indices
+
+    assert slice_indices(32, 4) == [4, 12, 20, 28] and slice_indices(3, 4) == [0, 1, 2]
+    volumes = np.arange(2 * 8 * 3 * 5, dtype=np.float32).reshape(2, 8, 3, 5, 1)
+    strip = montage(volumes, 2)  # slices 2 and 6 side by side, one grey column between
+    assert strip.shape == (2, 3, 11, 1)
+    np.testing.assert_array_equal(strip[:, :, :5], volumes[:, 2]) and np.testing.assert_array_equal(
+        strip[:, :, 6:], volumes[:, 6])
+    out = tmp_path / "aug3d.png"
+    assert main(["augment-preview", "--dataset", "shapes3d", "--augment", "flip_w,rot90,noise:8", "--samples", "2",
+                 "--variants", "2", "--slices", "3", "--out", str(out)]) == 0
+    assert "2 shapes3d volumes x 2 variants" in capsys.readouterr().out
+    assert Image.open(out).size[0] > Image.open(out).size[1]  # montages are wide
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["aug3d.png"]  # written atomically, nothing else
+    assert main(["augment-preview", "--dataset", "shapes3d", "--augment", "rotate:10", "--out", str(out)]) == 2
+    assert "'rotate' is a 2D (image) augmentation" in capsys.readouterr().err
+    assert main(["augment-preview", "--dataset", "moving_mnist", "--augment", "flip_h", "--out", str(out)]) != 0
+    assert "moves the frames" in capsys.readouterr().err

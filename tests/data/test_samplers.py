@@ -73,3 +73,18 @@ def test_within_alphabet_episodes_stay_in_one_group_and_unstructured_ones_do_not
     assert any(len(set(groups[e.support])) > 1 for e in mixed)
     with pytest.raises(UsageError, match="5-way"):
         samplers.episodes(labels, ways=5, shots=1, queries=1, count=1, rng=rng, groups=groups)
+
+
+def test_rotated_classes_are_new_classes():
+    from kerascnn.data.samplers import rotated_classes
+
+    x = np.arange(2 * 3 * 3).reshape(2, 3, 3, 1)
+    y = np.array([0, 1])
+    rx, ry = rotated_classes(x, y, rotations=4)
+    assert rx.shape == (8, 3, 3, 1) and ry.tolist() == [0, 1, 2, 3, 4, 5, 6, 7]
+    np.testing.assert_array_equal(rx[2, :, :, 0], np.rot90(x[0, :, :, 0]))  # class 0 turned 90 degrees = class 2
+    np.testing.assert_array_equal(rx[4, :, :, 0], x[0, ::-1, ::-1, 0])  # 180 degrees
+    same_x, same_y = rotated_classes(x, y, rotations=1)
+    np.testing.assert_array_equal(same_x, x) and np.testing.assert_array_equal(same_y, y)
+    with pytest.raises(UsageError, match="rotations"):
+        rotated_classes(x, y, rotations=5)

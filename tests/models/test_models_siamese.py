@@ -69,3 +69,11 @@ def test_the_zoo_lists_siamese_and_triplet_as_embedding_models():
     for name in ("siamese", "triplet"):
         spec = models.get_spec(name)
         assert spec.task == "embedding" and spec.year == 2015 and spec.default_input_shape == (105, 105, 1)
+
+
+def test_wide_tower_of_the_omniglot_recipe():
+    wide = models.build("triplet", tower="wide")  # 105x105x1, average-pooled by 4 to 26x26 first
+    assert wide.get_layer("downsample").output.shape[1:3] == (26, 26)
+    assert wide.get_layer("block4_pool").output.shape[1:] == (2, 2, 128)
+    convs = 9 * 64 + 9 * 64 * 128 + 2 * 9 * 128 * 128
+    assert trainable(wide) == convs + 2 * (64 + 3 * 128) + 128 * 128 + 128  # + BN gamma/beta + embedding

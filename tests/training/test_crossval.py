@@ -94,7 +94,7 @@ def test_cli_refuses_bad_text_options(capsys):
     from kerascnn.cli import main
 
     assert main(["train", "lenet5", "--cv", "10"]) == 2
-    assert "--cv is for text data sets (mr); 'digits' is an image data set" in capsys.readouterr().err
+    assert "--cv is for text data sets (mr, imdb_reviews, sst2, text:PATH); 'digits' is an image data set" in capsys.readouterr().err
     assert main(["train", "textcnn", "--dataset", "mr", "--seeds", "3"]) == 2
     assert "use it with --cv K" in capsys.readouterr().err
 
@@ -111,3 +111,37 @@ def test_models_and_data_sets_of_the_wrong_kind_are_refused(capsys):
         train_text("lenet5", toy_dataset(20), cv=2)
     assert main(["train", "textcnn", "--epochs", "1"]) == 2  # the default data set is the digits images
     assert "Text models train on sentences" in capsys.readouterr().err
+
+
+def test_a_csv_with_a_split_column_trains_on_its_fixed_split_from_the_cli(tmp_path, capsys):
+    from kerascnn.cli import main
+
+    dataset = toy_dataset(120)
+    rows = ["review;stars;split"] + [f"{t};{'pos' if y else 'neg'};{'test' if i % 4 == 0 else 'train'}"
+                                     for i, (t, y) in enumerate(zip(dataset.texts, dataset.labels))]
+    path = tmp_path / "reviews.csv"
+    path.write_text("\n".join(rows).replace(";", ",") + "\n", encoding="cp1252")
+    run_dir = tmp_path / "run"
+    argv = ["train", "textcnn", "--dataset", f"text:{path}", "--text-column", "review", "--label-column", "stars",
+            "--epochs", "3", "--batch-size", "16", "--lr", "0.01", "--quiet", "--seed", "0", "--run-dir", str(run_dir),
+            "--model-arg", "embedding_dim=8", "--model-arg", "filters=4", "--encoding", "cp1252"]
+    assert main(argv) == 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["test_samples"] == 30 and metrics["train_samples"] + metrics["validation_samples"] == 90
+    capsys.readouterr()
+    assert main([*argv[:-2], "--encoding", "utf-9"]) == 2
+    assert "Unknown --encoding 'utf-9'" in capsys.readouterr().err
+    assert main(["train", "lenet5", "--encoding", "latin-1"]) == 2
+    assert "--encoding is for text data sets" in capsys.readouterr().err
+
+
+def test_cross_validation_over_a_folder_of_text_files(tmp_path):
+    dataset = toy_dataset(60)
+    for i, (text, label) in enumerate(zip(dataset.texts, dataset.labels)):
+        folder = tmp_path / "reviews" / dataset.class_names[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i}.txt").write_text(text)
+    metrics = train_text("textcnn", f"text:{tmp_path / 'reviews'}", cv=2, run_dir=tmp_path / "cv", seed=0, epochs=2,
+                         batch_size=16, quiet=True, model_kwargs={"embedding_dim": 8, "filters": 4})
+    assert len(metrics["cv_accuracies"]) == 2 and metrics["dataset"] == f"text:{tmp_path / 'reviews'}"
+    assert sum(r["test_samples"] for r in metrics["folds"]) == 60

@@ -1,0 +1,72 @@
+"""An embedding network trained like a classifier: CosFace / ArcFace through a cosine head.
+
+The large-margin softmax losses (Wang et al. 2018, CosFace; Deng et al. 2019, ArcFace;
+:mod:`kerascnn.nn.losses`) need a class-centre matrix that is *not* part of the
+embedding. :class:`ClassifierTrainedEmbedding` wraps an embedding network: it
+predicts embeddings (so metrics, retrieval, one-shot and export see the embedding),
+while its training loss is the compiled loss applied to the cosines of its
+:class:`~kerascnn.nn.metric_layers.CosineClassifier` head. ``embedding_network(model)``
+gives the network to save as ``embedding.keras``.
+
+    >>> model = ClassifierTrainedEmbedding(tower, classes=160)
+    >>> model.compile("adam", loss=CosFaceLoss(scale=16, margin=0.2), metrics=epoch_metrics())
+    >>> model.fit(images_and_labels)          # model.predict(images) -> embeddings
+"""
+
+from __future__ import annotations
+
+import keras
+
+from kerascnn.data import distortions  # noqa: F401  (registers RandomAffine, which a wrapper may hold)
+from kerascnn.nn.metric_layers import CosineClassifier
+
+_PACKAGE = "kerascnn"
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ClassifierTrainedEmbedding(keras.Model):
+    """``embedding`` trained through a ``CosineClassifier(classes)`` head; calling it gives the embedding.
+
+    Args:
+        embedding: a built ``keras.Model`` from images to embeddings.
+        classes: number of training classes (the head's centres).
+        augment: an optional augmentation layer applied to the inputs in training only
+            (e.g. :class:`kerascnn.data.distortions.RandomAffine`); not part of ``embedding``.
+    """
+
+    def __init__(self, embedding: keras.Model, classes: int, augment: keras.layers.Layer | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = embedding
+        self.augment = augment
+        self.head = CosineClassifier(classes, name="class_centres")
+        self.head.build(embedding.output_shape)
+        self.classes = classes
+        self.built = True  # every weight exists already (callbacks such as BackupAndRestore need a built model)
+
+    def call(self, inputs, training=None):
+        if training and self.augment is not None:
+            inputs = self.augment(inputs, training=True)
+        return self.embedding(inputs, training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss (CosFace / ArcFace) on the head's cosines; metrics keep the embeddings."""
+        return super().compute_loss(x=x, y=y, y_pred=self.head(y_pred), sample_weight=sample_weight,
+                                    training=training)
+
+    def get_config(self):
+        return {"embedding": keras.saving.serialize_keras_object(self.embedding), "classes": self.classes,
+                "augment": None if self.augment is None else keras.saving.serialize_keras_object(self.augment),
+                "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("embedding", "augment"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def embedding_network(model: keras.Model) -> keras.Model:
+    """The network that maps images to embeddings: ``model.embedding`` of a wrapper, else ``model``."""
+    return model.embedding if isinstance(model, ClassifierTrainedEmbedding) else model

@@ -1,0 +1,23 @@
+"""A realistic wrong exercise-11 submission: Flatten instead of max-over-time pooling in the model."""
+
+import keras
+import numpy as np
+from keras import layers
+
+
+def conv1d_output_length(sequence_length, width):
+    return sequence_length - width + 1
+
+
+def max_over_time(feature_maps):
+    return np.max(np.asarray(feature_maps), axis=1)
+
+
+def build_text_cnn(vocabulary_size, sequence_length, embedding_dim=300, filter_widths=(3, 4, 5), filters=100,
+                   dropout=0.5, classes=2):
+    token_ids = keras.Input(shape=(sequence_length,), dtype="int32")
+    x = layers.Embedding(vocabulary_size, embedding_dim)(token_ids)
+    pooled = [layers.Flatten()(layers.Conv1D(filters, h, activation="relu")(x)) for h in filter_widths]
+    features = pooled[0] if len(pooled) == 1 else layers.Concatenate()(pooled)
+    outputs = layers.Dense(classes, activation="softmax")(layers.Dropout(dropout)(features))
+    return keras.Model(token_ids, outputs)

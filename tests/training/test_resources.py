@@ -1,0 +1,94 @@
+"""What a run asks of the machine: the memory check before anything is written, mixed precision, 3D augmentation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from kerascnn.core.errors import UsageError
+
+
+def test_train_refuses_a_batch_over_the_budget_before_writing(tmp_path, capsys):
+    from kerascnn.cli import main
+
+    run_dir = tmp_path / "run"
+    argv = ["train", "lenet5", "--epochs", "1", "--run-dir", str(run_dir), "--quiet"]
+    assert main([*argv, "--batch-size", "512", "--memory-budget", "3MB"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("kerascnn train: error: lenet5 at --batch-size 512 needs about") and "\n" not in err
+    assert "more than the --memory-budget (3.0 MB)" in err
+    largest = int(err.rsplit("the largest batch that fits is ", 1)[1].rstrip("."))
+    assert 0 < largest < 512
+    assert not run_dir.exists()  # nothing written
+    assert main([*argv, "--batch-size", "64", "--memory-budget", "nonsense"]) == 2
+    assert "Expected a memory size like 8GiB" in capsys.readouterr().err
+
+
+def test_the_planned_largest_batch_is_the_edge(tmp_path):
+    from kerascnn.analysis import memory
+    from kerascnn.training.config import TrainConfig
+    from kerascnn.training.resources import check_memory
+    from kerascnn.training.trainer import compile_model
+    from kerascnn import data
+
+    dataset = data.load("digits")
+    config = TrainConfig.from_options("lenet5", "digits", batch_size=8, memory_budget="3MB")
+    model = compile_model(config, dataset, dataset.x_train, 1e-3)
+    largest = memory.plan(model, 1).largest_batch(3 * 10**6)
+    check_memory(TrainConfig.from_options("lenet5", "digits", batch_size=largest, memory_budget="3MB"), model)
+    with pytest.raises(UsageError, match=f"the largest batch that fits is {largest}\\.$"):
+        check_memory(TrainConfig.from_options("lenet5", "digits", batch_size=largest + 1, memory_budget="3MB"), model)
+    with pytest.raises(UsageError, match="not even one example fits"):
+        check_memory(TrainConfig.from_options("lenet5", "digits", memory_budget="1kB"), model)
+
+
+def test_mixed_precision_trains_with_float16_layers_and_float32_outputs(tmp_path, capsys):
+    import keras
+
+    from kerascnn.training import train
+
+    result = train("lenet5", "digits", run_dir=tmp_path / "run", epochs=1, steps_per_epoch=3, seed=0, quiet=True,
+                   mixed_precision=True)
+    model = result.model
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    policies = {layer.dtype_policy.name for layer in model.layers if layer.name != "float32_output"}
+    assert "mixed_float16" in policies
+    assert model.output.dtype == "float32" and model.layers[-1].name == "float32_output"
+    assert type(model.optimizer).__name__ == "LossScaleOptimizer"
+    assert np.isfinite(result.metrics["test_loss"])
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["train"]["mixed_precision"] is True and "--mixed-precision" in record["command"]
+    assert "--mixed-precision on a CPU" in capsys.readouterr().err  # this test machine has no GPU
+    from kerascnn.nn.saving import load_model
+
+    loaded = load_model(tmp_path / "run" / "model.keras")
+    x = result.model.inputs[0]
+    np.testing.assert_allclose(loaded.predict(np.zeros((2, *x.shape[1:]), "float32"), verbose=0),
+                               model.predict(np.zeros((2, *x.shape[1:]), "float32"), verbose=0), atol=1e-3)
+
+
+def test_volumes_train_with_3d_augmentation_and_refuse_2d_items(tmp_path):
+    from kerascnn.data import moving_mnist
+    from kerascnn.data.base import VolumeDataset
+    from kerascnn.training import train
+
+    rng = np.random.default_rng(0)
+    digits = rng.integers(0, 256, (40, 28, 28)).astype(np.uint8)
+    x, y = moving_mnist.make_clips(digits, frames=4, size=32, speed=2, seed=0)
+    clips = VolumeDataset("clips", x[:32], y[:32], x[32:], y[32:], list(moving_mnist.DIRECTIONS), "noise")
+    options = dict(epochs=1, batch_size=16, seed=0, quiet=True, model_kwargs={"width": 2, "fc_units": 8})
+    result = train("c3d", clips, run_dir=tmp_path / "run", augment="scale:0.1,noise:4", **options)
+    assert result.metrics["epochs_completed"] == 1
+    with pytest.raises(UsageError, match="'rotate' is a 2D \\(image\\) augmentation"):
+        train("c3d", clips, run_dir=tmp_path / "other", augment="rotate:10", **options)
+    assert not (tmp_path / "other").exists()
+    with pytest.raises(UsageError, match="'flip_d' is a 3D augmentation"):
+        train("lenet5", "digits", run_dir=tmp_path / "other", augment="flip_d", epochs=1)
+    import tensorflow as tf
+
+    if not tf.config.list_logical_devices("GPU"):  # TensorFlow has no float16 MaxPool3D kernel on CPUs
+        with pytest.raises(UsageError, match="no float16 CPU kernel for MaxPool3D; drop --mixed-precision"):
+            train("c3d", clips, run_dir=tmp_path / "other", mixed_precision=True, **options)
+        assert not (tmp_path / "other").exists()
