@@ -38,6 +38,7 @@ from collections.abc import Iterable, Sequence
 
 from kerascnn.bench import macs as graph_macs
 from kerascnn.core.layout import format_of
+from kerascnn.export.onnx import INPUT_SCALING_CONV
 
 #: Bytes per activation value and per weight value in an artifact of each precision.
 #: ``dynamic`` keeps float activations with int8 weights.
@@ -199,6 +200,10 @@ class _Builder:
 
     def result(self) -> list[Layer]:
         # The first convolution sees the raw image: few channels, the largest feature map (depthwise excepted).
+        # An int8 export's input normalisation, a float 1x1 convolution, is not a layer of the network.
+        for row in self.layers:
+            if row["name"] == INPUT_SCALING_CONV:
+                row["kind"] = "other"
         first_conv = next((row for row in self.layers if row["kind"] in ("conv", "1x1 conv")), None)
         if first_conv is not None:
             first_conv["kind"] = "first conv"

@@ -244,12 +244,72 @@ def input_scaling_nodes(proto) -> list[str]:
     found, tensor = [], inputs[0] if len(inputs) == 1 else None
     while tensor is not None and len(consumers.get(tensor, [])) == 1:
         node = consumers[tensor][0]
-        if node.op_type in _CHANNEL_OPS and len(node.input) == 2 and node.input[1] in initializers:
+        if node.name == INPUT_SCALING_CONV or (
+            node.op_type in _CHANNEL_OPS and len(node.input) == 2 and node.input[1] in initializers
+        ):
             found.append(node.name)
         elif node.op_type != "Transpose":
             break
         tensor = node.output[0]
     return found
+
+
+#: The name of the 1x1 convolution :func:`input_scaling_as_conv` makes.
+INPUT_SCALING_CONV = "input_scaling"
+
+
+def input_scaling_as_conv(proto) -> bool:
+    """Turn a per-channel input normalisation on NCHW into one 1x1 ``Conv`` with diagonal weights.
+
+    For int8 graphs (in place): onnxruntime's NHWC layout transformer, which runs the quantised
+    convolutions, pushes the transpose back in front of the float ``Sub``/``Mul``, so they broadcast
+    a last axis of 3 again (1.2 ms of MobileNetV2's 4.6 ms int8 run on 1 thread); a float 1x1
+    convolution (``y_c = a_c x_c + b_c``) runs in the convolution layouts instead (~0.3 ms). Float
+    models keep the element-wise ops, which are exact. Returns whether the graph changed.
+    """
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = proto.graph
+    initializers = {init.name: init for init in graph.initializer}
+    names = input_scaling_nodes(proto)
+    nodes = [node for node in graph.node if node.name in names]
+    producer = {name: node for node in graph.node for name in node.output}
+    source = producer.get(nodes[0].input[0]) if nodes else None
+    if source is None or source.op_type != "Transpose" or any(node.op_type == "Conv" for node in nodes):
+        return False  # only on NCHW data, and only once
+    first = list(graph.node).index(nodes[0])
+    channels = {numpy_helper.to_array(initializers[node.input[1]]).size for node in nodes} - {1}
+    if len(channels) != 1:  # only scalars (Rescaling): broadcasting them is fast
+        return False
+    (count,) = channels
+    scale, shift = np.ones(count, np.float64), np.zeros(count, np.float64)
+    for node in nodes:
+        constant = numpy_helper.to_array(initializers[node.input[1]]).astype(np.float64).reshape(-1)
+        if node.op_type == "Sub":
+            shift = shift - constant
+        elif node.op_type == "Add":
+            shift = shift + constant
+        elif node.op_type == "Mul":
+            scale, shift = scale * constant, shift * constant
+        else:  # Div
+            scale, shift = scale / constant, shift / constant
+    weights = np.zeros((count, count, 1, 1), np.float32)
+    weights[np.arange(count), np.arange(count), 0, 0] = scale
+    graph.initializer.extend([numpy_helper.from_array(weights, f"{INPUT_SCALING_CONV}/weights"),
+                              numpy_helper.from_array(shift.astype(np.float32), f"{INPUT_SCALING_CONV}/bias")])
+    conv = helper.make_node("Conv", [nodes[0].input[0], f"{INPUT_SCALING_CONV}/weights", f"{INPUT_SCALING_CONV}/bias"],
+                            [nodes[-1].output[0]], name=INPUT_SCALING_CONV)
+    kept = [node for node in graph.node if node.name not in names]
+    kept.insert(first, conv)
+    stale = {node.output[0] for node in nodes}
+    values = [value for value in graph.value_info if value.name not in stale]
+    del graph.value_info[:]
+    graph.value_info.extend(values)
+    del graph.node[:]
+    graph.node.extend(kept)
+    _drop_unused_initializers(graph)
+    return True
 
 
 def _drop_unused_initializers(graph) -> None:

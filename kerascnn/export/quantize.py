@@ -100,12 +100,20 @@ def _quiet_onnxruntime_quantization():
 
 def _pre_processed(src: Path, scratch: Path) -> Path:
     """``quant_pre_process`` once per model: shape inference and onnxruntime's basic fusions
-    (BatchNorm/Mul/Add folded into Conv), so fewer tensors need quantise/dequantise pairs."""
+    (BatchNorm/Mul/Add folded into Conv), so fewer tensors need quantise/dequantise pairs; a
+    per-channel input normalisation becomes a float 1x1 convolution (:func:`input_scaling_as_conv`)."""
     from onnxruntime.quantization import quant_pre_process
+
+    import onnx
+
+    from kerascnn.export import onnx as onnx_export
 
     prepared = scratch / f"{Path(src).stem}.preprocessed.onnx"
     if not prepared.exists():
         quant_pre_process(os.fspath(src), os.fspath(prepared), skip_symbolic_shape=False)
+        proto = onnx.load(os.fspath(prepared))
+        if onnx_export.input_scaling_as_conv(proto):
+            onnx.save(proto, os.fspath(prepared))
     return prepared
 
 

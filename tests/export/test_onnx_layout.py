@@ -64,3 +64,28 @@ def test_input_scaling_nodes_are_found_before_and_after_the_rewrite():
     assert input_scaling_nodes(proto) == ["norm/Sub", "norm/Mul"]
     move_channel_ops_after_transpose(proto)
     assert input_scaling_nodes(proto) == ["norm/Sub", "norm/Mul"]
+
+
+def test_int8_graphs_get_the_normalisation_as_one_float_1x1_convolution():
+    from kerascnn.export.onnx import INPUT_SCALING_CONV, input_scaling_as_conv
+
+    original = _graph_like_tf2onnx()
+    proto = onnx.ModelProto()
+    proto.CopyFrom(original)
+    assert not input_scaling_as_conv(proto)  # NHWC: not before the transpose has moved
+    move_channel_ops_after_transpose(proto)
+    assert input_scaling_as_conv(proto)
+    onnx.checker.check_model(proto, full_check=True)
+    assert [n.op_type for n in proto.graph.node] == ["Transpose", "Conv", "Conv"]
+    assert input_scaling_nodes(proto) == [INPUT_SCALING_CONV]
+    assert not input_scaling_as_conv(proto)  # once
+    x = np.random.default_rng(2).uniform(0, 255, (2, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(_run(proto, x), _run(original, x), rtol=1e-5, atol=1e-4)
+
+
+def test_a_scalar_rescaling_stays_element_wise():
+    from kerascnn.export.onnx import input_scaling_as_conv
+
+    proto = _graph_like_tf2onnx(mean_shape=())
+    move_channel_ops_after_transpose(proto)
+    assert not input_scaling_as_conv(proto)
