@@ -83,6 +83,14 @@ def _random_color_cast():
     return RandomColorCast
 
 
+def _random_affine(strength: float, seed: int | None):
+    """:class:`kerascnn.data.distortions.RandomAffine` with Koch et al.'s ranges times ``strength``, edge fill."""
+    from kerascnn.data.distortions import KOCH_RANGES, RandomAffine
+
+    return RandomAffine(**{name: bound * strength for name, bound in KOCH_RANGES.items()}, fill_mode="nearest",
+                        seed=seed)
+
+
 def __getattr__(name: str):
     # ``augment.RandomColorCast`` defines the Keras layer on first access (this module imports no Keras).
     if name == "RandomColorCast":
@@ -136,6 +144,11 @@ _AUGMENTATIONS: dict[str, Augmentation] = {
         Augmentation(
             "shear", "shear (affine distortion) by up to this factor along x and y",
             lambda v, seed: _layers().RandomShear(x_factor=v, y_factor=v, seed=seed), default=0.1,
+        ),
+        Augmentation(
+            "affine", "Koch et al. 2015's random affine map in one resampling, its ranges times v: rotation 10 deg, "
+            "shear 0.3, scale +-0.2, shift 2/105 of the side; the edges are extended",
+            lambda v, seed: _random_affine(v, seed), default=1.0, high=3.0,
         ),
         Augmentation(
             "perspective", "move the corners by up to this fraction (projective distortion)",

@@ -18,6 +18,10 @@ import math
 import keras
 from keras import ops
 
+#: Koch et al.'s largest distortions: degrees, shear factor, scale change, shift as a fraction of the side.
+KOCH_RANGES = {"rotation": 10.0, "shear": 0.3, "scale": 0.2, "translation": 2.0 / 105.0}
+
+
 @keras.saving.register_keras_serializable(package="kerascnn")
 class RandomAffine(keras.layers.Layer):
     """Random rotation, shear, scale and translation in one affine map per image (Koch et al. 2015).
@@ -27,13 +31,18 @@ class RandomAffine(keras.layers.Layer):
         shear: largest shear factor along x and along y.
         scale: scales are drawn from ``[1 - scale, 1 + scale]`` (x and y separately).
         translation: largest shift as a fraction of the side.
-        fill_value: value outside the image (raw Omniglot: 255, the paper).
+        fill_value: value outside the image with ``fill_mode="constant"`` (raw Omniglot: 255, the paper).
         seed: integer seed.
+        fill_mode: ``"constant"`` (``fill_value``) or ``"nearest"`` (the edge pixel extended: any background;
+            ``--augment affine``).
     """
 
-    def __init__(self, rotation=10.0, shear=0.3, scale=0.2, translation=2.0 / 105.0, fill_value=255.0, seed=None,
-                 **kwargs):
+    def __init__(self, rotation=KOCH_RANGES["rotation"], shear=KOCH_RANGES["shear"], scale=KOCH_RANGES["scale"],
+                 translation=KOCH_RANGES["translation"], fill_value=255.0, seed=None, fill_mode="constant", **kwargs):
         super().__init__(**kwargs)
+        if fill_mode not in ("constant", "nearest"):
+            raise ValueError(f"`fill_mode` must be 'constant' or 'nearest'. Received: fill_mode={fill_mode!r}")
+        self.fill_mode = fill_mode
         for name, value, high in (("rotation", rotation, 180), ("shear", shear, 1), ("scale", scale, 1),
                                   ("translation", translation, 1)):
             if not 0 <= float(value) < high:
@@ -67,7 +76,7 @@ class RandomAffine(keras.layers.Layer):
         x = images if batched else images[None]
         shape = ops.shape(x)
         transform = self.transforms(shape[0], int(x.shape[1]), int(x.shape[2]))
-        out = ops.image.affine_transform(x, transform, interpolation="bilinear", fill_mode="constant",
+        out = ops.image.affine_transform(x, transform, interpolation="bilinear", fill_mode=self.fill_mode,
                                          fill_value=self.fill_value)
         return out if batched else out[0]
 
@@ -76,4 +85,5 @@ class RandomAffine(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "rotation": self.rotation, "shear": self.shear, "scale": self.scale,
-                "translation": self.translation, "fill_value": self.fill_value, "seed": self.seed}
+                "translation": self.translation, "fill_value": self.fill_value, "seed": self.seed,
+                "fill_mode": self.fill_mode}

@@ -5,21 +5,24 @@ Every loss takes integer class ``labels`` (shape ``(B,)``) and a batch of
 (online mining), like tensorflow/similarity and TF Addons did; a ``Loss`` object
 is compiled with ``y_true = labels`` and ``y_pred = embeddings``:
 
-=========================  =============================================================
-:func:`contrastive_loss`   Hadsell, Chopra & LeCun (2006): pull same pairs together, push
-                           different pairs beyond a margin (Euclidean distance)
-:func:`triplet_loss`       Schroff, Kalenichenko & Philbin (2015, FaceNet):
-                           ``[d(a,p) - d(a,n) + margin]_+`` on squared L2 distances of
-                           normalised embeddings, with ``batch-all`` (Hermans et al. 2017),
-                           ``batch-hard`` (Hermans et al.) or ``semi-hard`` (FaceNet) mining;
-                           ``soft_margin=True`` replaces the hinge by ``softplus``;
-                           ``distance="cosine"`` is the cosine-similarity triplet loss
-:func:`angular_loss`       Wang, Zhou, Wen, Liu & Lin (2017): bound the angle at the negative
-:func:`cosface_loss`       Wang et al. (2018, CosFace / AM-softmax): softmax over scaled cosines
-                           to learned class centres, ``s (cos - m)`` for the true class
-:func:`arcface_loss`       Deng, Guo, Xue & Zafeiriou (2019, ArcFace): ``s cos(theta + m)`` for
-                           the true class (an additive *angular* margin)
-=========================  =============================================================
+==============================  =============================================================
+:func:`contrastive_loss`        Hadsell, Chopra & LeCun (2006): pull same pairs together, push
+                                different pairs beyond a margin (Euclidean distance)
+:func:`triplet_loss`            Schroff, Kalenichenko & Philbin (2015, FaceNet):
+                                ``[d(a,p) - d(a,n) + margin]_+`` on squared L2 distances of
+                                normalised embeddings, with ``batch-all`` (Hermans et al. 2017),
+                                ``batch-hard`` (Hermans et al.) or ``semi-hard`` (FaceNet) mining;
+                                ``soft_margin=True`` replaces the hinge by ``softplus``;
+                                ``distance="cosine"`` is the cosine-similarity triplet loss
+:func:`angular_loss`            Wang, Zhou, Wen, Liu & Lin (2017): bound the angle at the negative
+:func:`multi_similarity_loss`   Wang, Han, Huang, Dong & Scott (2019, MS loss): pairs mined by their
+                                cosine against the hardest pair of the other kind, weighted by a
+                                soft-max over each anchor's positive and negative similarities
+:func:`cosface_loss`            Wang et al. (2018, CosFace / AM-softmax): softmax over scaled cosines
+                                to learned class centres, ``s (cos - m)`` for the true class
+:func:`arcface_loss`            Deng, Guo, Xue & Zafeiriou (2019, ArcFace): ``s cos(theta + m)`` for
+                                the true class (an additive *angular* margin)
+==============================  =============================================================
 
 The two large-margin softmax losses are classification-style: they take the
 ``(B, classes)`` cosines of a :class:`kerascnn.nn.metric_layers.CosineClassifier`
@@ -83,6 +86,37 @@ def _masked_mean(values, mask):
 
 
 # ---------------------------------------------------------------- pure functions
+def multi_similarity_loss(labels, embeddings, alpha: float = 2.0, beta: float = 50.0, base: float = 0.5,
+                          epsilon: float = 0.1):
+    """Multi-similarity loss (Wang et al. 2019, "Multi-Similarity Loss with General Pair Weighting", eq. 4-6).
+
+    On the cosine similarities ``S`` of the batch: for anchor ``i``, a negative ``k`` is kept when
+    ``S_ik + epsilon > min S_i(positives)`` and a positive when ``S_ik - epsilon < max S_i(negatives)``
+    (the paper's pair mining); then, averaged over the anchors::
+
+        1/alpha log(1 + sum_kept_pos exp(-alpha (S_ik - base))) + 1/beta log(1 + sum_kept_neg exp(beta (S_ik - base)))
+
+    An empty set adds ``log 1 = 0``; an anchor without positives or without negatives keeps no pairs. Defaults:
+    ``alpha 2, beta 50, base (lambda) 0.5, epsilon 0.1`` (pytorch-metric-learning's; the authors' code
+    calls epsilon ``margin``).
+    """
+    for name, value in (("alpha", alpha), ("beta", beta)):
+        if not value > 0:
+            raise UsageError(f"`{name}` must be positive. Received: {name}={value!r}")
+    if not 0 <= epsilon < 2:
+        raise UsageError(f"`epsilon` must be in [0, 2). Received: epsilon={epsilon!r}")
+    similarity = 1.0 - pairwise_distances(embeddings, "cosine")
+    positive, negative = label_masks(labels)
+    outside = 3.0  # beyond every cosine: "no such pair"
+    hardest_positive = ops.min(ops.where(positive > 0, similarity, outside), axis=1, keepdims=True)
+    hardest_negative = ops.max(ops.where(negative > 0, similarity, -outside), axis=1, keepdims=True)
+    kept_negative = negative * ops.cast(similarity + epsilon > hardest_positive, "float32")
+    kept_positive = positive * ops.cast(similarity - epsilon < hardest_negative, "float32")
+    pull = ops.log1p(ops.sum(kept_positive * ops.exp(-alpha * (similarity - base)), axis=1)) / alpha
+    push = ops.log1p(ops.sum(kept_negative * ops.exp(beta * (similarity - base)), axis=1)) / beta
+    return ops.mean(pull + push)
+
+
 def contrastive_loss(labels, embeddings, margin: float = 1.0):
     """Contrastive loss (Hadsell et al. 2006) over all pairs of the batch.
 
@@ -310,6 +344,26 @@ class AngularLoss(_MetricLoss):
         return {**super().get_config(), "alpha_degrees": self.alpha_degrees}
 
 
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class MultiSimilarityLoss(_MetricLoss):
+    """:func:`multi_similarity_loss` (Wang et al. 2019). Args: ``alpha``, ``beta``, ``base``, ``epsilon``."""
+
+    def __init__(self, alpha: float = 2.0, beta: float = 50.0, base: float = 0.5, epsilon: float = 0.1,
+                 name="multi_similarity_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.alpha, self.beta, self.base, self.epsilon = float(alpha), float(beta), float(base), float(epsilon)
+        if not (self.alpha > 0 and self.beta > 0 and 0 <= self.epsilon < 2):  # one line now, not at the first batch
+            raise UsageError(f"MultiSimilarityLoss needs alpha > 0, beta > 0 and epsilon in [0, 2). Received: "
+                             f"alpha={alpha!r}, beta={beta!r}, epsilon={epsilon!r}")
+
+    def call(self, y_true, y_pred):
+        return multi_similarity_loss(y_true, y_pred, self.alpha, self.beta, self.base, self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "beta": self.beta, "base": self.base,
+                "epsilon": self.epsilon}
+
+
 class _MarginSoftmaxLoss(_MetricLoss):
     """A large-margin softmax on ``(labels, cosines)``. Args: ``scale``, ``margin``."""
 
@@ -347,7 +401,8 @@ class ArcFaceLoss(_MarginSoftmaxLoss):
 
 
 #: ``--loss`` names -> how to make the loss from ``margin`` / ``mining``.
-LOSSES = ("contrastive", "triplet", "soft-margin", "cosine-triplet", "angular", "cosface", "arcface")
+LOSSES = ("contrastive", "triplet", "soft-margin", "cosine-triplet", "angular", "multi-similarity", "cosface",
+          "arcface")
 #: The losses on a classifier head's cosines (classification-style training) rather than on embeddings.
 MARGIN_SOFTMAX_LOSSES = ("cosface", "arcface")
 MARGIN_SOFTMAX_SCALE = 16.0  # s for a few hundred classes (the papers use 30-64 for 10k+ face identities)
@@ -355,7 +410,7 @@ MARGIN_SOFTMAX_SCALE = 16.0  # s for a few hundred classes (the papers use 30-64
 
 def make_loss(name: str, *, margin: float | None = None, mining: str = "semi-hard") -> keras.losses.Loss:
     """The ``Loss`` for a ``--loss`` name (default margins: contrastive 1.0, triplet 0.2, cosine 0.2, CosFace 0.2,
-    ArcFace 0.3 radians)."""
+    ArcFace 0.3 radians; multi-similarity: the margin is the pair-mining epsilon, 0.1)."""
     _check("loss", name, LOSSES)
     if name in MARGIN_SOFTMAX_LOSSES:
         loss_class = CosFaceLoss if name == "cosface" else ArcFaceLoss
@@ -364,6 +419,8 @@ def make_loss(name: str, *, margin: float | None = None, mining: str = "semi-har
         return ContrastiveLoss(margin=1.0 if margin is None else margin)
     if name == "angular":
         return AngularLoss()
+    if name == "multi-similarity":
+        return MultiSimilarityLoss() if margin is None else MultiSimilarityLoss(epsilon=margin)
     margin = 0.2 if margin is None else margin
     return TripletLoss(margin=margin, mining=mining, distance="cosine" if name == "cosine-triplet" else "squared_l2",
                        soft_margin=name == "soft-margin")

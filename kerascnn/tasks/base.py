@@ -8,7 +8,8 @@ the stages look that name up here and ask the :class:`Task`, never
 stage                  what it asks the Task
 =====================  ==========================================================
 training               :meth:`~Task.build_model` (input adapter + head around the
-                       zoo backbone), :meth:`~Task.pipeline` (tf.data batches),
+                       zoo backbone), :meth:`~Task.training_examples` (what only
+                       training sees), :meth:`~Task.pipeline` (tf.data batches),
                        :meth:`~Task.loss`, :meth:`~Task.metrics`,
                        :attr:`~Task.monitor` (best checkpoint, curves, diagnosis),
                        :meth:`~Task.per_example` (the multi-worker loop),
@@ -80,6 +81,17 @@ class Task:
         (a 0/1 "correct" for accuracy, a squared error ...).
         """
         raise NotImplementedError
+
+    def training_examples(self, config, dataset, x, y):
+        """``(x, y)``: the training split the training pipeline sees, from the split left after validation.
+
+        Called by the trainer before :meth:`pipeline` and :meth:`build_model` with the run's
+        :class:`~kerascnn.training.config.TrainConfig` and the loaded data set. Default: unchanged.
+        A Task overrides it to add examples or classes that only training sees (metric learning on
+        Omniglot: every character turned by 90 degrees as a new class); validation and test splits
+        are never passed through it.
+        """
+        return x, y
 
     def pipeline(self, x, y, *, batch_size: int, shuffle: bool, seed, augment=None):
         """The ``tf.data`` pipeline of ``(inputs, labels)`` batches fit trains on (and evaluates on).

@@ -11,14 +11,17 @@ classifier through a cosine head over the training classes
 (:class:`kerascnn.nn.margin_model.ClassifierTrainedEmbedding`); the saved
 ``embedding.keras`` leaves that head out.
 
-On Omniglot, ``siamese`` defaults to the one-shot recipe (:data:`RECIPES`): CosFace
-on the ``wide`` tower with Koch et al.'s affine distortions (the rotations-as-classes
-of ``apps/siamese_oneshot.py`` are not applied by the trainer).
+On Omniglot, ``siamese`` defaults to the one-shot recipe of ``apps/siamese_oneshot.py``
+(:data:`RECIPES`): CosFace on the ``wide`` tower with Koch et al.'s affine distortions,
+and every training character turned by 90, 180 and 270 degrees as a new class
+(:meth:`Embedding.training_examples`, Vinyals et al. 2016), so the cosine head has
+4 x the data set's classes.
 
 Metric options travel in ``model_kwargs`` (``--model-arg loss=triplet --model-arg
 mining=batch-hard --model-arg margin=0.2``; recorded in ``config.json``): the Task
-takes ``loss`` (:data:`kerascnn.nn.losses.LOSSES`), ``mining`` and ``margin``; the rest
-go to the builder (``tower``, ``embedding_dim``). Training batches are P classes x K = 4
+takes ``loss`` (:data:`kerascnn.nn.losses.LOSSES`), ``mining``, ``margin`` and ``rotations``
+(1-4: rotated copies of every training class as new classes; default 1); the rest go to
+the builder (``tower``, ``embedding_dim``). Training batches are P classes x K = 4
 examples (:meth:`Embedding.pipeline`), so every anchor has positives to mine.
 
 Logged each epoch: precision@1 inside the batch (the monitored quantity), the mean
@@ -40,7 +43,7 @@ from kerascnn.core.errors import UsageError
 from kerascnn.tasks.base import Task
 
 #: ``model_kwargs`` keys the Task consumes (the rest are builder arguments).
-METRIC_OPTIONS = ("loss", "mining", "margin")
+METRIC_OPTIONS = ("loss", "mining", "margin", "rotations")
 DEFAULT_LOSS = {"siamese": "contrastive"}  # every other embedding model: the triplet loss
 DEFAULT_MINING = "semi-hard"
 EXAMPLES_PER_CLASS = 4  # K of the P x K training batches (Hermans et al. 2017)
@@ -50,8 +53,9 @@ VERIFICATION_PAIRS = 2000
 COLLAPSE_DISTANCE = 1e-3
 #: ``kerascnn train siamese --dataset omniglot``: the one-shot recipe measured with apps/siamese_oneshot.py
 #: (README, "One-shot Omniglot benchmark"); ``--loss``, ``--tower``, ``--margin`` ... given by the user win. With a
-#: CosFace / ArcFace loss and no ``--augment``, Koch et al.'s random affine distortions run in training.
-RECIPES = {("siamese", "omniglot"): {"loss": "cosface", "tower": "wide"}}
+#: CosFace / ArcFace loss and no ``--augment``, Koch et al.'s random affine distortions run in training; ``rotations``
+#: x 90 degrees turns make new classes of the training split (``--model-arg rotations=1``: none).
+RECIPES = {("siamese", "omniglot"): {"loss": "cosface", "tower": "wide", "rotations": 4}}
 
 
 def split_options(model_name: str, model_kwargs: dict) -> tuple[dict, dict]:
@@ -63,6 +67,9 @@ def split_options(model_name: str, model_kwargs: dict) -> tuple[dict, dict]:
     options.setdefault("loss", DEFAULT_LOSS.get(model_name, "triplet"))
     options.setdefault("mining", DEFAULT_MINING)
     options.setdefault("margin", None)
+    options.setdefault("rotations", 1)
+    if options["rotations"] not in (1, 2, 3, 4) or isinstance(options["rotations"], bool):
+        raise UsageError(f"`rotations` must be 1, 2, 3 or 4. Received: rotations={options['rotations']!r}")
     losses.make_loss(options["loss"], margin=options["margin"], mining=options["mining"])  # names checked here
     return options, kwargs
 
@@ -110,16 +117,35 @@ class Embedding(Task):
     monitor = ("precision_at_1", "max")
 
     def __init__(self):
-        self._options = {"loss": "triplet", "mining": DEFAULT_MINING, "margin": None}
+        self._options = {"loss": "triplet", "mining": DEFAULT_MINING, "margin": None, "rotations": 1}
 
     # ------------------------------------------------------------ training
+    @staticmethod
+    def _options_for(config, dataset) -> tuple[dict, dict, dict]:
+        """``(recipe, metric options, builder kwargs)`` of a run: the data set's recipe under the user's choices."""
+        recipe = RECIPES.get((config.model, dataset.name), {})
+        return (recipe, *split_options(config.model, {**recipe, **(config.model_kwargs or {})}))
+
+    def training_examples(self, config, dataset, x, y):
+        """With ``rotations`` > 1 (the Omniglot recipe: 4), every training class turned by ``k * 90`` degrees
+        as a new class (:func:`kerascnn.data.samplers.rotated_classes`; labels ``y + k * classes``)."""
+        from kerascnn.data import samplers
+
+        _, options, _ = self._options_for(config, dataset)
+        if options["rotations"] == 1:
+            return x, y
+        if np.ndim(x) != 4 or np.shape(x)[1] != np.shape(x)[2]:
+            raise UsageError(f"`rotations` needs square images; {dataset.name!r} has input shape "
+                             f"{tuple(np.shape(x)[1:])}.")
+        return samplers.rotated_classes(x, y, options["rotations"])
+
     def build_model(self, config, dataset, x_train):
-        """The embedding network behind raw-pixel normalisation; also fixes the loss :meth:`loss` returns."""
+        """The embedding network behind raw-pixel normalisation; also fixes the loss :meth:`loss` returns. A
+        CosFace / ArcFace head covers the data set's classes times ``rotations`` (:meth:`training_examples`)."""
         from kerascnn.nn import losses
         from kerascnn.training.modeling import channel_statistics
 
-        recipe = RECIPES.get((config.model, dataset.name), {})
-        options, builder_kwargs = split_options(config.model, {**recipe, **(config.model_kwargs or {})})
+        recipe, options, builder_kwargs = self._options_for(config, dataset)
         self._options = options
         network = build_embedding_network(config.model, dataset.input_shape, config.input_size, builder_kwargs)
         mean, variance = channel_statistics(x_train)
@@ -130,7 +156,8 @@ class Embedding(Task):
             from kerascnn.nn.margin_model import ClassifierTrainedEmbedding
 
             distort = RandomAffine(fill_value=255.0, seed=config.seed) if recipe and config.augment is None else None
-            return ClassifierTrainedEmbedding(embedding, classes=dataset.num_classes, augment=distort,
+            classes = dataset.num_classes * options["rotations"]
+            return ClassifierTrainedEmbedding(embedding, classes=classes, augment=distort,
                                               name=f"{name}_trainer")
         return embedding
 
@@ -144,7 +171,8 @@ class Embedding(Task):
         from kerascnn.nn import losses
 
         margin = self._options["margin"]
-        own_margin = margin is None or self._options["loss"] in ("contrastive", *losses.MARGIN_SOFTMAX_LOSSES)
+        own_margin = margin is None or self._options["loss"] in ("contrastive", "multi-similarity",
+                                                                  *losses.MARGIN_SOFTMAX_LOSSES)
         return losses.epoch_metrics(0.2 if own_margin else margin)  # active triplets: margin on squared L2
 
     def per_example(self, labels, outputs) -> dict:
@@ -276,8 +304,8 @@ def _declared(name: str) -> tuple[str, ...]:
 
 
 def add_metric_arguments(parser) -> None:
-    """``--tower``, ``--loss``, ``--mining``, ``--margin``, ``--embedding-dim``: shorthands for ``--model-arg KEY=VALUE``
-    of the embedding models (they land in ``model_kwargs``, so ``config.json`` records them)."""
+    """``--tower``, ``--loss``, ``--mining``, ``--margin``, ``--rotations``, ``--embedding-dim``: shorthands for
+    ``--model-arg KEY=VALUE`` of the embedding models (they land in ``model_kwargs``, so ``config.json`` records them)."""
     import argparse
 
     class ModelArgument(argparse.Action):
@@ -300,4 +328,6 @@ def add_metric_arguments(parser) -> None:
          f"{DEFAULT_MINING})")
     flag("--margin", "margin", type=positive_float, help="embedding models: the loss margin (triplet 0.2 on squared "
          "L2, contrastive 1.0, cosface 0.2, arcface 0.3 rad)")
+    flag("--rotations", "rotations", type=int, choices=(1, 2, 3, 4), help="embedding models: also train on every "
+         "class turned by k x 90 degrees (k < ROTATIONS) as a new class (default 1; siamese on omniglot: 4)")
     flag("--embedding-dim", "embedding_dim", type=positive_int, metavar="D", help="embedding models: size (default 128)")

@@ -17,7 +17,8 @@ What happens, in order (nothing is written until every check has passed):
 1. options checked (the schedule spec parsed once, into ``config.schedule``), the
    Task found, the ``tf.distribute`` strategy made (``--cpu-devices`` first), seeds
    set and op determinism turned on;
-2. the data set loaded (raw values), a stratified seeded validation split held out;
+2. the data set loaded (raw values), a stratified seeded validation split held out, the rest
+   passed through ``task.training_examples`` (e.g. rotated classes for metric learning);
 3. the run directory checked (new and empty, or ``resume`` of the same config;
    a resume may raise ``epochs``);
 4. the model built inside ``strategy.scope()`` by ``task.build_model``, compiled
@@ -218,6 +219,7 @@ def _train(config: TrainConfig, task, dataset, run: RunLayout, strategy, record:
     (x_train, y_train), validation = split_validation(dataset, config.validation_split, config.seed)
     if len(x_train) == 0:
         raise UsageError(f"Dataset {dataset.name!r} has no training examples.")
+    x_train, y_train = task.training_examples(config, dataset, x_train, y_train)  # e.g. rotated classes
     batches = math.ceil(len(x_train) / config.batch_size)
     steps_per_epoch = min(batches, config.steps_per_epoch or batches)
 

@@ -102,6 +102,24 @@ def test_all_augmentations_run_inside_tf_data(rgb):
     assert out.shape == rgb.shape and 0 <= out.min() and out.max() <= 255
 
 
+def test_affine_is_kochs_distortion_scaled_with_edges_extended():
+    """``affine:v``: :class:`RandomAffine` with Koch et al.'s ranges times v; a background of any colour stays."""
+    from kerascnn.data.distortions import KOCH_RANGES, RandomAffine
+
+    layer = augment.build("affine:2", (28, 28, 1), seed=0).layers[0]
+    assert isinstance(layer, RandomAffine) and layer.fill_mode == "nearest"
+    assert (layer.rotation, layer.shear, layer.scale) == (20.0, 0.6, 0.4)
+    assert layer.translation == pytest.approx(2 * KOCH_RANGES["translation"])
+    assert augment.parse("affine") == [("affine", 1.0)]
+    for paper, ink in ((255.0, 0.0), (0.0, 255.0)):  # Omniglot (white paper), MNIST (black)
+        images = np.full((16, 28, 28, 1), paper, np.float32)
+        images[:, 12:16, 12:16] = ink
+        out = np.asarray(augment.build("affine:2", (28, 28, 1), seed=1)(images, training=True))
+        corners = np.concatenate([out[:, :3, :3], out[:, -3:, -3:]], axis=1)
+        np.testing.assert_allclose(corners, paper, atol=0.01)  # no filled borders
+        assert np.abs(out - images).max(axis=(1, 2, 3)).min() > 100  # every image's ink moved
+
+
 def test_custom_layer_serialises():
     import keras
 
@@ -124,6 +142,7 @@ def test_parse_defaults_and_empty_specs():
         ("flop", (28, 28, 1), "Unknown augmentation 'flop'. Did you mean: flip"),
         ("rotate:abc", (28, 28, 1), "takes a number in"),
         ("rotate:200", (28, 28, 1), r"\(0, 180\]"),
+        ("affine:4", (28, 28, 1), r"\(0, 3\]"),
         ("zoom:-0.1", (28, 28, 1), "takes a number"),
         ("crop:nan", (28, 28, 1), "takes a number"),
         ("flip:1", (28, 28, 1), "takes no value"),

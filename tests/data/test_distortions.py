@@ -45,3 +45,6 @@ def test_round_trip_and_bad_ranges():
     assert back.get_config() == layer.get_config()
     with pytest.raises(ValueError, match="shear"):
         RandomAffine(shear=1.5)
+    assert RandomAffine.from_config(RandomAffine(fill_mode="nearest").get_config()).fill_mode == "nearest"
+    with pytest.raises(ValueError, match="fill_mode"):
+        RandomAffine(fill_mode="wrap")

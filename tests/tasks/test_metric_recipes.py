@@ -52,7 +52,7 @@ def test_siamese_on_omniglot_gets_the_one_shot_recipe():
     task = tasks.get("embedding")
     model = task.build_model(TrainConfig(model="siamese", dataset="omniglot"), fake, x)
     assert isinstance(model, ClassifierTrainedEmbedding) and isinstance(model.augment, RandomAffine)
-    assert isinstance(task.loss(), losses.CosFaceLoss) and model.head.classes == 3
+    assert isinstance(task.loss(), losses.CosFaceLoss) and model.head.classes == 3 * 4  # + rotated classes
     assert model.embedding.get_layer("tower").get_layer("block4_conv").filters == 128  # the wide tower
     # What the user asks for wins over the recipe; other data sets keep siamese's contrastive default.
     plain = task.build_model(TrainConfig(model="siamese", dataset="omniglot",
@@ -64,3 +64,38 @@ def test_siamese_on_omniglot_gets_the_one_shot_recipe():
     assert isinstance(task.loss(), losses.ContrastiveLoss)
     no_distortion = task.build_model(TrainConfig(model="siamese", dataset="omniglot", augment="translate"), fake, x)
     assert no_distortion.augment is None  # --augment given: the pipeline augments, the model does not
+
+
+def _fake_omniglot(per_class: int = 6, classes: int = 3):
+    from kerascnn.data.base import ImageDataset
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (per_class * classes, 28, 28, 1)).astype(np.uint8)
+    y = np.repeat(np.arange(classes), per_class)
+    return ImageDataset(name="omniglot", x_train=x, y_train=y, x_test=x, y_test=y,
+                        class_names=[f"c{k}" for k in range(classes)], source="test")
+
+
+def test_the_omniglot_recipe_trains_on_rotated_classes(tmp_path):
+    """`train siamese --dataset omniglot` = apps/siamese_oneshot.py's recipe: 4 x the classes (k x 90 degrees)."""
+    from kerascnn.training import train
+    from kerascnn.training.config import TrainConfig
+
+    fake = _fake_omniglot()
+    task = tasks.get("embedding")
+    x, y = task.training_examples(TrainConfig(model="siamese", dataset="omniglot"), fake, fake.x_train, fake.y_train)
+    assert len(x) == 4 * 18 and sorted(set(y.tolist())) == list(range(12))
+    np.testing.assert_array_equal(x[y == 4], np.rot90(fake.x_train[fake.y_train == 1], 1, axes=(1, 2)))
+    batch_labels = np.concatenate([np.asarray(labels) for _, labels in
+                                   task.pipeline(x, y, batch_size=8, shuffle=True, seed=0)])
+    assert batch_labels.max() >= 3  # the P x K batches draw rotated classes too
+    # Through the trainer: the CosFace head is built for the rotated classes and training sees them.
+    result = train("siamese", fake, epochs=1, steps_per_epoch=1, batch_size=8, validation_split=0, seed=0,
+                   quiet=True, run_dir=tmp_path / "run")
+    assert result.model.head.classes == 12 and result.metrics["train_samples"] == 72
+    # --rotations 1 (or any other data set) keeps the classes; a bad value is one line.
+    unrotated = TrainConfig(model="siamese", dataset="omniglot", model_kwargs={"rotations": 1})
+    assert task.training_examples(unrotated, fake, fake.x_train, fake.y_train)[0] is fake.x_train
+    with pytest.raises(ValueError, match="rotations"):
+        task.training_examples(TrainConfig(model="siamese", dataset="omniglot", model_kwargs={"rotations": 5}),
+                               fake, fake.x_train, fake.y_train)
