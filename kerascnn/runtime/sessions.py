@@ -212,6 +212,13 @@ class Runtime:
         return f"{type(self).__name__}({os.fspath(self.path)!r}, threads={self.threads})"
 
 
+def _single_input(path: Path, inputs: list):
+    """The one input of a model (kerascnn's models have one), or a one-line error."""
+    if len(inputs) != 1:
+        raise UsageError(f"{path} has {len(inputs)} inputs; kerascnn runs models with one input.")
+    return inputs[0]
+
+
 class OnnxRuntime(Runtime):
     """An ``.onnx`` model in onnxruntime (see :func:`onnx_session_options`)."""
 
@@ -220,10 +227,7 @@ class OnnxRuntime(Runtime):
     def __init__(self, path: str | os.PathLike, threads: int | None = None):
         super().__init__(path, threads)
         self.session = load_onnx_session(self.path, threads=self.threads)
-        inputs = self.session.get_inputs()
-        if len(inputs) != 1:
-            raise UsageError(f"{self.path} has {len(inputs)} inputs; kerascnn runs models with one input.")
-        spec = inputs[0]
+        spec = _single_input(self.path, self.session.get_inputs())
         if spec.type not in _ONNX_DTYPES:
             raise UsageError(f"{self.path} takes {spec.type} inputs, which kerascnn cannot feed.")
         self.input_name = spec.name
@@ -249,10 +253,7 @@ class TFLiteRuntime(Runtime):
     def __init__(self, path: str | os.PathLike, threads: int | None = None):
         super().__init__(path, threads)
         self.interpreter = load_tflite_interpreter(self.path, threads=self.threads)
-        inputs = self.interpreter.get_input_details()
-        if len(inputs) != 1:
-            raise UsageError(f"{self.path} has {len(inputs)} inputs; kerascnn runs models with one input.")
-        self._input = inputs[0]
+        self._input = _single_input(self.path, self.interpreter.get_input_details())
         self._output = self.interpreter.get_output_details()[0]
         self.input_name = self._input["name"]
         declared = self._input.get("shape_signature")
