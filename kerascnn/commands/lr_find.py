@@ -3,7 +3,9 @@
 Trains for up to ``--steps`` batches while the learning rate grows exponentially
 from ``--min-lr`` to ``--max-lr``, plots the smoothed loss against the LR and
 prints the suggested LR (where the loss falls fastest). Use it as ``--lr`` for
-``kerascnn train`` with the same model, data and optimizer flags.
+``kerascnn train`` with the same model, data and optimizer flags. The batches, the
+model and the loss are the training run's, asked of the model's Task (an embedding
+model: P x K batches, ``--rotations``, the CosFace / ArcFace head of ``--loss``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from kerascnn.core.quiet import import_tensorflow_quietly
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from kerascnn.tasks.metric import add_metric_arguments
+
     add_common_arguments(parser)
+    add_metric_arguments(parser)  # --loss, --tower, --rotations ... as for `kerascnn train` (embedding models)
     parser.add_argument("--out", default="lr_find.png", metavar="PNG", help="plot to write (default lr_find.png)")
     parser.add_argument("--min-lr", type=positive_float, default=1e-6, help="first learning rate (default 1e-6)")
     parser.add_argument("--max-lr", type=positive_float, default=10.0, help="last learning rate (default 10)")

@@ -71,8 +71,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                              "needs --dataset")
     parser.add_argument("--download", action="store_true",
                         help="allow tensorflow-datasets to download the data set (needs network)")
-    parser.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size,
-                        help=f"global batch size (default {DEFAULTS.batch_size})")
+    parser.add_argument("--batch-size", type=positive_int,
+                        help=f"global batch size (default {DEFAULTS.batch_size}, or the model's recipe for the data "
+                             "set: siamese on omniglot 128)")
     parser.add_argument("--optimizer", choices=list(OPTIMIZERS), default=DEFAULTS.optimizer,
                         help=f"optimizer (default {DEFAULTS.optimizer})")
     parser.add_argument("--weight-decay", type=non_negative_float, default=0.0,
@@ -101,7 +102,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    parser.add_argument("--epochs", type=positive_int, default=DEFAULTS.epochs, help=f"epochs (default {DEFAULTS.epochs})")
+    parser.add_argument("--epochs", type=positive_int,
+                        help=f"epochs (default {DEFAULTS.epochs}, or the model's recipe for the data set: siamese on "
+                             "omniglot 30)")
     parser.add_argument("--lr", type=positive_float, metavar="LR",
                         help="initial learning rate (default: 0.001 for adam/adamw/amsgrad/rmsprop, 0.01 otherwise)")
     parser.add_argument("--schedule", default=DEFAULTS.schedule, metavar="SPEC",
@@ -147,7 +150,16 @@ def options_from_args(args: argparse.Namespace) -> dict:
             "init_from", "new_head", "freeze", "weights", "seed", "quiet")
     options = {key: getattr(args, key) for key in keys}
     options["model_kwargs"] = dict(args.model_arg)
-    return options
+    return without_unset_recipe_options(options)
+
+
+#: Options a Task's recipe may set (:meth:`kerascnn.tasks.Task.training_defaults`); ``None`` = not given.
+RECIPE_OPTIONS = ("epochs", "batch_size", "lr")
+
+
+def without_unset_recipe_options(options: dict) -> dict:
+    """``options`` less the recipe options the user did not give, so the model's recipe (or the default) applies."""
+    return {key: value for key, value in options.items() if value is not None or key not in RECIPE_OPTIONS}
 
 
 def dataset_from_args(args: argparse.Namespace) -> str:
@@ -203,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
         mixed_precision=args.mixed_precision,
         memory_budget=args.memory_budget,
     )
+    options = without_unset_recipe_options(options)
     config = TrainConfig.from_options(args.model, dataset, **options)  # every flag checked, no TensorFlow yet
     check_names(args.model, dataset, args.weights)
     from kerascnn.training.crossval import check_text_options

@@ -55,7 +55,8 @@ class DatasetSpec:
     """How one image data set name is found.
 
     ``local(dirs)`` reads offline files from the search folders (``None`` when
-    absent); ``tfds_name`` is the TFDS catalog entry to fall back on.
+    absent); ``tfds_name`` is the TFDS catalog entry to fall back on, read by
+    ``tfds_reader`` (default :func:`kerascnn.data.tfds.load`) with ``tfds_options``.
     """
 
     name: str
@@ -64,6 +65,7 @@ class DatasetSpec:
     local_files: str = ""  # where the local files go, for the not-found message
     tfds_name: str | None = None
     tfds_options: dict = field(default_factory=dict)
+    tfds_reader: Callable[..., ImageDataset] = tfds.load
     volumes: bool = False  # clips or volumes (a VolumeDataset): 3D augmentation, 3D models
 
 
@@ -135,6 +137,12 @@ _SPECS: dict[str, DatasetSpec] = {
             tfds_name="omniglot", tfds_options={"test_split": None, "channels": 1},
         ),
         DatasetSpec(
+            "lfw", "Labeled Faces in the Wild: faces of 5,749 people, cropped to 64x64; train / test = different "
+                   "people (TFDS, metric learning)",
+            # TFDS yields (person name, image): its own reader maps names to identities and splits people.
+            tfds_name="lfw", tfds_reader=tfds.load_identities,
+        ),
+        DatasetSpec(
             "moving_mnist", "clips of a moving MNIST digit, label = one of 8 directions (from the MNIST files)",
             local=_moving_mnist, local_files="mnist/t10k-{images-idx3,labels-idx1}-ubyte.gz", volumes=True,
         ),
@@ -194,7 +202,7 @@ def load(name: str, data_dir: str | os.PathLike | None = None, *, download: bool
         if folder is None and download:
             folder = tfds_dirs[0]
         if folder is not None:
-            return tfds.load(name, spec.tfds_name, folder, download=download, **spec.tfds_options)
+            return spec.tfds_reader(name, spec.tfds_name, folder, download=download, **spec.tfds_options)
         looked += [f"TFDS {os.fspath(d / spec.tfds_name)}" for d in tfds_dirs]
     raise not_found(name, looked, downloadable=bool(spec.tfds_name), how=spec.local_files)
 

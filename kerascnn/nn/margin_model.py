@@ -11,6 +11,9 @@ gives the network to save as ``embedding.keras``.
     >>> model = ClassifierTrainedEmbedding(tower, classes=160)
     >>> model.compile("adam", loss=CosFaceLoss(scale=16, margin=0.2), metrics=epoch_metrics())
     >>> model.fit(images_and_labels)          # model.predict(images) -> embeddings
+
+Under mixed precision (``--mixed-precision``) the head stays float32, so the cosines and
+the loss are float32 whatever the embedding computes in.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ class ClassifierTrainedEmbedding(keras.Model):
         super().__init__(**kwargs)
         self.embedding = embedding
         self.augment = augment
-        self.head = CosineClassifier(classes, name="class_centres")
+        # float32 even under mixed precision: the margin losses take arccos / exp of cosines near 1
+        self.head = CosineClassifier(classes, name="class_centres", dtype="float32")
         self.head.build(embedding.output_shape)
         self.classes = classes
         self.built = True  # every weight exists already (callbacks such as BackupAndRestore need a built model)
@@ -65,6 +69,11 @@ class ClassifierTrainedEmbedding(keras.Model):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+    def with_embedding(self, embedding: keras.Model) -> "ClassifierTrainedEmbedding":
+        """A wrapper like this one (classes, augmentation, name) around another ``embedding`` and a fresh head:
+        how :func:`kerascnn.training.resources.float32_output` casts the embedding of a mixed-precision model."""
+        return type(self)(embedding, self.classes, augment=self.augment, name=self.name)
 
 
 def embedding_network(model: keras.Model) -> keras.Model:

@@ -7,7 +7,8 @@ the stages look that name up here and ask the :class:`Task`, never
 =====================  ==========================================================
 stage                  what it asks the Task
 =====================  ==========================================================
-training               :meth:`~Task.build_model` (input adapter + head around the
+training               :meth:`~Task.training_defaults` (the recipe's epochs, batch, LR),
+                       :meth:`~Task.build_model` (input adapter + head around the
                        zoo backbone), :meth:`~Task.training_examples` (what only
                        training sees), :meth:`~Task.pipeline` (tf.data batches),
                        :meth:`~Task.loss`, :meth:`~Task.metrics`,
@@ -81,6 +82,15 @@ class Task:
         (a 0/1 "correct" for accuracy, a squared error ...).
         """
         raise NotImplementedError
+
+    def training_defaults(self, model: str, dataset: str) -> dict:
+        """:class:`~kerascnn.training.config.TrainConfig` options of this task's recipe for ``model`` on ``dataset``.
+
+        The trainer applies them under the caller's options (a flag the user gives wins), so
+        the plain command trains the recipe measured for that pair (the one-shot Omniglot
+        recipe: 30 epochs of 128 at 2e-3). Default: none (the config's own defaults).
+        """
+        return {}
 
     def training_examples(self, config, dataset, x, y):
         """``(x, y)``: the training split the training pipeline sees, from the split left after validation.

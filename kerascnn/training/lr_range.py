@@ -218,7 +218,9 @@ def lr_find(
     """LR range test for the model and data a :func:`~kerascnn.training.trainer.train` call would use.
 
     Builds the same model (through its Task), optimizer and input pipeline as
-    ``train(model_name, dataset, **options)`` (augmentation included), raises the
+    ``train(model_name, dataset, **options)``: the Task's ``training_examples`` (e.g. rotated
+    classes), its ``pipeline`` (e.g. P x K batches for metric learning; augmentation included)
+    and its ``build_model`` / ``loss`` (e.g. the CosFace head of an embedding), then raises the
     learning rate exponentially from ``min_lr`` to ``max_lr`` over ``steps``
     batches with :func:`lr_range_test`, and plots loss against LR to ``out``
     (a PNG; optional).
@@ -229,20 +231,20 @@ def lr_find(
     """
     from kerascnn import data
     from kerascnn.analysis import plots
-    from kerascnn.training.config import TrainConfig
     from kerascnn.training.seeding import set_global_seed
-    from kerascnn.training.trainer import compile_model, resolve_task, split_validation
+    from kerascnn.training.trainer import compile_model, resolve_run, split_validation
 
     loaded = dataset if not isinstance(dataset, str) else None
-    config = TrainConfig.from_options(model_name, loaded.name if loaded else dataset, **options)
-    task = resolve_task(task, config.model)
+    task, config = resolve_run(model_name, loaded.name if loaded else dataset, task, options)  # as train() does
     if out is not None:
         _check_output_file(out)
     set_global_seed(config.seed, deterministic=config.deterministic)
     if loaded is None:
         loaded = data.load(config.dataset, config.data_dir, download=config.download)
     (x_train, y_train), _ = split_validation(loaded, config.validation_split, config.seed)
-    pipeline = data.pipeline(
+    # The trainer's order and hooks: what only training sees, the Task's batches, then its model and loss.
+    x_train, y_train = task.training_examples(config, loaded, x_train, y_train)
+    pipeline = task.pipeline(
         x_train, y_train, batch_size=config.batch_size, shuffle=True, seed=config.seed, augment=config.augment
     )
     model = compile_model(config, loaded, x_train, min_lr, task=task)

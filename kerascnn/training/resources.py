@@ -43,9 +43,18 @@ def precision(mixed: bool):
 
 
 def float32_output(model):
-    """``model`` with its single float16 output cast to float32 (unchanged otherwise)."""
+    """``model`` with its single float16 output cast to float32 (unchanged otherwise).
+
+    A :class:`~kerascnn.nn.margin_model.ClassifierTrainedEmbedding` (CosFace / ArcFace; a subclassed
+    model) gets its embedding network's output cast, so its predictions, the saved ``embedding.keras``
+    and the loss on its (float32) cosine head are float32.
+    """
     import keras
 
+    from kerascnn.nn.margin_model import ClassifierTrainedEmbedding
+
+    if isinstance(model, ClassifierTrainedEmbedding):
+        return model.with_embedding(float32_output(model.embedding))
     if len(model.outputs) != 1 or model.outputs[0].dtype == "float32":
         return model
     output = keras.layers.Activation("linear", dtype="float32", name="float32_output")(model.outputs[0])

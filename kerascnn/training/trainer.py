@@ -108,6 +108,14 @@ def resolve_task(task, model_name: str) -> tasks.Task:
     raise UsageError(f"`task` must be a kerascnn.tasks.Task or a task name. Received: task={task!r}")
 
 
+def resolve_run(model_name: str, dataset_name: str, task, options: dict) -> tuple[tasks.Task, TrainConfig]:
+    """The Task (:func:`resolve_task`) and the :class:`TrainConfig` of a run: the Task's recipe for the model and
+    data set (:meth:`~kerascnn.tasks.Task.training_defaults`) under the caller's ``options``, which win."""
+    task = resolve_task(task, model_name)  # also: unknown model -> one line with the valid names
+    options = {**task.training_defaults(model_name, dataset_name), **options}
+    return task, TrainConfig.from_options(model_name, dataset_name, **options)
+
+
 def train(model_name: str, dataset="digits", *, task=None, run_dir=None, resume: bool = False, callbacks=(),
           **options) -> TrainResult:
     """Train a zoo model on a data set and write a run directory.
@@ -124,7 +132,9 @@ def train(model_name: str, dataset="digits", *, task=None, run_dir=None, resume:
             finished epoch; ``epochs`` may grow, also for a finished run. A missing
             or empty ``run_dir`` starts fresh.
         callbacks: extra Keras callbacks (after the built-in ones; ``fit`` path only).
-        **options: :class:`~kerascnn.training.config.TrainConfig` fields: ``epochs``,
+        **options: :class:`~kerascnn.training.config.TrainConfig` fields (those not given: the
+            Task's recipe for this model and data set, :meth:`~kerascnn.tasks.Task.training_defaults`,
+            then the config's defaults): ``epochs``,
             ``batch_size``, ``optimizer``, ``lr``, ``schedule``, ``augment``,
             ``weight_decay``, ``l1``, ``validation_split``, ``early_stopping``, ``seed``,
             ``strategy``, ``cpu_devices``, ``init_from``, ``freeze``, ``weights``,
@@ -141,8 +151,7 @@ def train(model_name: str, dataset="digits", *, task=None, run_dir=None, resume:
     from kerascnn import data
 
     loaded = dataset if not isinstance(dataset, str) else None
-    config = TrainConfig.from_options(model_name, loaded.name if loaded else dataset, **options)
-    task = resolve_task(task, config.model)  # also: unknown model -> one line with the valid names
+    task, config = resolve_run(model_name, loaded.name if loaded else dataset, task, options)
     if config.strategy == "multiworker" and resume:
         raise UsageError("--resume is not supported with --strategy multiworker; restart the run instead.")
 
@@ -422,5 +431,5 @@ def _write_outputs(run: RunLayout, model, history: dict, metrics: dict, task) ->
     atomic_write_json(run.metrics, metrics)  # last: its presence marks a finished run
 
 
-__all__ = ["train", "compile_model", "make_optimizer", "resolve_task", "split_validation", "TrainResult",
+__all__ = ["train", "compile_model", "make_optimizer", "resolve_run", "resolve_task", "split_validation", "TrainResult",
            "TrainConfig"]

@@ -116,3 +116,50 @@ def test_oneshot_plots_the_embedding_and_a_query_grid(embedding_files, tmp_path,
     written = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert written == ["embedding_pca.png", "query_grid.png"] and len(result["plots"]) == 2
     assert all((tmp_path / "plots" / name).read_bytes()[:4] == b"\x89PNG" for name in written)
+
+
+def test_verify_plots_write_the_roc_and_the_pca_of_the_test_embeddings(embedding_files, tmp_path, capsys,
+                                                                       monkeypatch):
+    from kerascnn.analysis import embedding_plots
+
+    drawn = {}
+    library_plot = embedding_plots.plot_embedding_pca
+
+    def spy(embeddings, labels, path, **kwargs):  # the library's plot, not a copy of it
+        drawn.update(embeddings=embeddings, labels=labels, **kwargs)
+        return library_plot(embeddings, labels, path, **kwargs)
+
+    monkeypatch.setattr(embedding_plots, "plot_embedding_pca", spy)
+    plots = tmp_path / "plots"
+    report = run_json(capsys, ["verify", embedding_files / "export" / "model.onnx", "--dataset", "digits",
+                               "--pairs", 200, "--plots", plots, "--json"])
+    assert sorted(p.name for p in plots.iterdir()) == ["embedding_pca.png", "verify_roc.png"]  # no temporary left
+    assert report["plot"] == str(plots / "verify_roc.png") and report["embedding_plot"] == str(plots / "embedding_pca.png")
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in plots.iterdir())
+    # every digit class of the test split, named, with the ONNX model's 16-d embeddings
+    assert sorted(drawn["class_names"]) == [str(d) for d in range(10)] and drawn["embeddings"].shape[1] == 16
+    assert len(drawn["labels"]) == len(drawn["embeddings"]) > 100
+    assert cli.main(["verify", str(embedding_files / "embedding.keras"), "--dataset", "digits", "--pairs", "100",
+                     "--plots", str(tmp_path / "text")]) == 0
+    assert "PCA -> " in capsys.readouterr().out
+
+
+def test_verify_plots_refused_or_failed_leave_nothing(embedding_files, tmp_path, capsys, monkeypatch):
+    from kerascnn.analysis import embedding_plots
+    from kerascnn.core.errors import UsageError
+
+    a_file = tmp_path / "plots.png"
+    a_file.write_bytes(b"mine")
+    assert cli.main(["verify", str(embedding_files / "embedding.keras"), "--dataset", "digits",
+                     "--plots", str(a_file)]) == 2
+    assert "--plots must be a folder" in capsys.readouterr().err and a_file.read_bytes() == b"mine"
+
+    def fail(*args, **kwargs):
+        raise UsageError("cannot draw")
+
+    monkeypatch.setattr(embedding_plots, "pca_2d", fail)
+    folder = tmp_path / "plots"
+    assert cli.main(["verify", str(embedding_files / "embedding.keras"), "--dataset", "digits", "--pairs", "100",
+                     "--plots", str(folder)]) == 2
+    assert "cannot draw" in capsys.readouterr().err
+    assert not folder.exists() or not any(folder.iterdir())  # not even the ROC plot

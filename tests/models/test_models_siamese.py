@@ -74,6 +74,10 @@ def test_the_zoo_lists_siamese_and_triplet_as_embedding_models():
 def test_wide_tower_of_the_omniglot_recipe():
     wide = models.build("triplet", tower="wide")  # 105x105x1, average-pooled by 4 to 26x26 first
     assert wide.get_layer("downsample").output.shape[1:3] == (26, 26)
-    assert wide.get_layer("block4_pool").output.shape[1:] == (2, 2, 128)
-    convs = 9 * 64 + 9 * 64 * 128 + 2 * 9 * 128 * 128
-    assert trainable(wide) == convs + 2 * (64 + 3 * 128) + 128 * 128 + 128  # + BN gamma/beta + embedding
+    # No max-pool after the last block: the global average covers its 4x4 ReLU maps (26 -> 13 -> 7 -> 4).
+    assert wide.get_layer("avg_pool").input.shape[1:] == (4, 4, 256)
+    assert "block4_pool" not in [layer.name for layer in wide.layers] and wide.get_layer("block3_pool")
+    small = models.build("triplet", tower="small")
+    assert small.get_layer("avg_pool").input is small.get_layer("block4_pool").output  # Vinyals' conv-4: 4 pools
+    convs = 9 * 64 + 9 * 64 * 128 + 9 * 128 * 256 + 9 * 256 * 256
+    assert trainable(wide) == convs + 2 * (64 + 128 + 2 * 256) + 256 * 128 + 128  # + BN gamma/beta + embedding

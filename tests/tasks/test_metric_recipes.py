@@ -53,7 +53,7 @@ def test_siamese_on_omniglot_gets_the_one_shot_recipe():
     model = task.build_model(TrainConfig(model="siamese", dataset="omniglot"), fake, x)
     assert isinstance(model, ClassifierTrainedEmbedding) and isinstance(model.augment, RandomAffine)
     assert isinstance(task.loss(), losses.CosFaceLoss) and model.head.classes == 3 * 4  # + rotated classes
-    assert model.embedding.get_layer("tower").get_layer("block4_conv").filters == 128  # the wide tower
+    assert model.embedding.get_layer("tower").get_layer("block4_conv").filters == 256  # the wide tower
     # What the user asks for wins over the recipe; other data sets keep siamese's contrastive default.
     plain = task.build_model(TrainConfig(model="siamese", dataset="omniglot",
                                          model_kwargs={"loss": "contrastive", "tower": "small"}), fake, x)
@@ -99,3 +99,45 @@ def test_the_omniglot_recipe_trains_on_rotated_classes(tmp_path):
     with pytest.raises(ValueError, match="rotations"):
         task.training_examples(TrainConfig(model="siamese", dataset="omniglot", model_kwargs={"rotations": 5}),
                                fake, fake.x_train, fake.y_train)
+
+
+def test_the_omniglot_recipe_sets_epochs_batch_and_learning_rate(tmp_path):
+    """The plain `kerascnn train siamese --dataset omniglot` trains the app's 30 x 128 at 2e-3; flags given win."""
+    from kerascnn.commands import train as train_command
+    from kerascnn.training import train
+
+    task = tasks.get("embedding")
+    assert task.training_defaults("siamese", "omniglot") == {"epochs": 30, "batch_size": 128, "lr": 2e-3}
+    assert task.training_defaults("triplet", "omniglot") == {} and task.training_defaults("siamese", "mnist") == {}
+    assert tasks.get("classification").training_defaults("lenet5", "mnist") == {}
+    # The command leaves out what the user did not give, so the trainer can apply the recipe.
+    parser = __import__("argparse").ArgumentParser()
+    train_command.add_arguments(parser)
+    unset = train_command.options_from_args(parser.parse_args(["siamese", "--dataset", "omniglot"]))
+    given = train_command.options_from_args(parser.parse_args(["siamese", "--batch-size", "16"]))
+    assert "batch_size" not in unset and given["batch_size"] == 16
+    # Through the trainer: recipe under the caller's options (a fake omniglot, 1 step).
+    result = train("siamese", _fake_omniglot(), epochs=1, steps_per_epoch=1, validation_split=0, seed=0, quiet=True,
+                   run_dir=tmp_path / "run")
+    config = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
+    assert (config["epochs"], config["batch_size"], config["lr"]) == (1, 128, 2e-3)
+    assert result.metrics["epochs_completed"] == 1
+
+
+def test_cosface_trains_on_shuffled_batches_and_metric_losses_on_p_by_k():
+    """Classification-style losses see as many classes per batch as possible; mined losses get P x K batches."""
+    from kerascnn.training.config import TrainConfig
+
+    fake = _fake_omniglot(per_class=8, classes=16)
+    task = tasks.get("embedding")
+
+    def batches(loss):
+        config = TrainConfig(model="triplet", dataset="omniglot", model_kwargs={"loss": loss, "tower": "small"})
+        x, y = task.training_examples(config, fake, fake.x_train, fake.y_train)
+        return [np.asarray(labels) for _, labels in task.pipeline(x, y, batch_size=16, shuffle=True, seed=0)]
+
+    for labels in batches("triplet"):  # 4 classes x 4 drawings
+        assert sorted(np.unique(labels, return_counts=True)[1].tolist()) == [4, 4, 4, 4]
+    shuffled = batches("cosface")
+    assert sum(len(labels) for labels in shuffled) == 128  # one pass over every image, each once
+    assert np.mean([len(np.unique(labels)) for labels in shuffled]) > 8  # not 4 classes x 4

@@ -76,3 +76,27 @@ def test_lr_range_test_refuses_schedules_and_uncompiled_models(data):
         lr_range.lr_range_test(bare, dataset, steps=5)
     with pytest.raises(UsageError, match="min_lr < max_lr"):
         lr_range.LRRangeTest(min_lr=1.0, max_lr=0.1)
+
+
+def test_lr_find_on_an_embedding_uses_the_tasks_examples_batches_and_head(tmp_path, monkeypatch, capsys):
+    from kerascnn import cli
+
+    seen = {}
+    real = lr_range.lr_range_test
+
+    def spy(model, dataset, **kwargs):
+        seen["model"], seen["labels"] = model, [labels.numpy() for _, labels in dataset.take(3)]
+        return real(model, dataset, **kwargs)
+
+    monkeypatch.setattr(lr_range, "lr_range_test", spy)
+    out = tmp_path / "lr.png"
+    assert cli.main(["lr-find", "siamese", "--loss", "cosface", "--tower", "small", "--rotations", "2",
+                     "--batch-size", "32", "--steps", "4", "--min-lr", "1e-5", "--max-lr", "1e-2", "--seed", "0",
+                     "--out", str(out), "--quiet"]) == 0
+    assert "suggested learning rate" in capsys.readouterr().out and out.read_bytes()[:4] == b"\x89PNG"
+    model = seen["model"]
+    assert type(model).__name__ == "ClassifierTrainedEmbedding" and model.head.classes == 20  # 10 digits x 2 turns
+    for labels in seen["labels"]:  # the Task's CosFace batches: shuffled (not 8 classes x 4), rotated classes too
+        assert len(labels) == 32 and len(np.unique(labels)) > 8
+    assert max(labels.max() for labels in seen["labels"]) >= 10
+    assert type(model.loss).__name__ == "CosFaceLoss"

@@ -92,3 +92,49 @@ def test_volumes_train_with_3d_augmentation_and_refuse_2d_items(tmp_path):
         with pytest.raises(UsageError, match="no float16 CPU kernel for MaxPool3D; drop --mixed-precision"):
             train("c3d", clips, run_dir=tmp_path / "other", mixed_precision=True, **options)
         assert not (tmp_path / "other").exists()
+
+
+def test_mixed_precision_margin_model_keeps_its_head_and_loss_in_float32():
+    import keras
+
+    from kerascnn.nn import losses
+    from kerascnn.nn.margin_model import ClassifierTrainedEmbedding
+    from kerascnn.training.resources import float32_output, precision
+
+    with precision(True):
+        inputs = keras.Input((6,))
+        embedding = keras.Model(inputs, keras.layers.UnitNormalization()(keras.layers.Dense(4)(inputs)))
+        model = float32_output(ClassifierTrainedEmbedding(embedding, classes=3, name="wrapper"))
+        model.compile(optimizer="adam", loss=losses.ArcFaceLoss(scale=16, margin=0.3))
+    assert isinstance(model, ClassifierTrainedEmbedding) and model.name == "wrapper" and model.classes == 3
+    assert model.embedding.layers[-1].name == "float32_output" and model.embedding.output.dtype == "float32"
+    assert model.embedding.layers[2].dtype_policy.name == "mixed_float16"  # the network still computes in float16
+    assert model.head.dtype_policy.name == "float32"
+    x = np.random.default_rng(0).normal(size=(5, 6)).astype("float32")
+    labels = np.array([0, 1, 2, 0, 1])
+    embeddings = model(x)
+    cosines = model.head(embeddings)
+    assert embeddings.dtype == cosines.dtype == "float32"
+    loss = model.compute_loss(x, labels, embeddings)
+    assert loss.dtype == "float32"
+    expected = losses.arcface_loss(labels, cosines, scale=16, margin=0.3)
+    assert float(loss) == pytest.approx(float(keras.ops.mean(expected)), rel=1e-6)
+
+
+def test_mixed_precision_trains_a_cosface_embedding(tmp_path):
+    from kerascnn.nn.margin_model import ClassifierTrainedEmbedding
+    from kerascnn.nn.saving import load_model
+    from kerascnn.training import train
+
+    result = train("siamese", "digits", run_dir=tmp_path / "run", epochs=1, steps_per_epoch=2, seed=0, quiet=True,
+                   mixed_precision=True, model_kwargs={"loss": "cosface", "tower": "small"})
+    model = result.model
+    assert isinstance(model, ClassifierTrainedEmbedding) and type(model.optimizer).__name__ == "LossScaleOptimizer"
+    assert model.head.dtype_policy.name == "float32" and model.head.classes == 10
+    assert np.isfinite(result.history["loss"]).all() and result.metrics["test_precision_at_1"] > 0.2
+    embedding = load_model(tmp_path / "run" / "embedding.keras")
+    images = result.model.embedding.inputs[0]
+    sample = np.random.default_rng(0).uniform(0, 16, (3, *images.shape[1:])).astype("float32")
+    vectors = embedding.predict(sample, verbose=0)
+    assert vectors.dtype == np.float32 and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-2)
+    np.testing.assert_allclose(vectors, model.predict(sample, verbose=0), atol=1e-3)

@@ -17,6 +17,7 @@ import pytest
 
 from kerascnn import cli
 from kerascnn.core.errors import UsageError
+from kerascnn.training.config import TrainConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_FILES = ("model.keras", "config.json", "history.csv", "metrics.json", "curves.png", "lr.png", "best.keras")
@@ -77,10 +78,11 @@ def test_config_command_reproduces_the_options(digits_run):
     config = json.loads((digits_run.run_dir / "config.json").read_text())
     argv = config["command"].split()[1:]
     args = cli.build_parser("train").parse_args(argv)
-    options = options_from_args(args)
+    options = options_from_args(args)  # a recipe option the command line leaves out: the config's default
+    defaults = TrainConfig()
     for key in ("batch_size", "optimizer", "augment", "seed", "weight_decay"):
-        assert options[key] == config["train"][key], key
-    assert args.epochs == config["train"]["epochs"]
+        assert options.get(key, getattr(defaults, key)) == config["train"][key], key
+    assert (args.epochs or defaults.epochs) == config["train"]["epochs"]
 
 
 def test_saved_model_takes_raw_pixels_without_augmentation(digits_run):
