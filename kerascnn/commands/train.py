@@ -144,13 +144,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_metric_arguments(parser)  # --tower, --loss, --mining, --margin, --embedding-dim (embedding models)
 
 
-def options_from_args(args: argparse.Namespace) -> dict:
-    """The :class:`~kerascnn.training.config.TrainConfig` options given on the command line."""
+def options_from_args(args: argparse.Namespace, **command_options) -> dict:
+    """The :class:`~kerascnn.training.config.TrainConfig` options given on the command line (plus a command's own
+    ``command_options``), less the recipe options the user left out."""
     keys = ("data_dir", "download", "batch_size", "optimizer", "weight_decay", "l1", "augment", "input_size",
             "init_from", "new_head", "freeze", "weights", "seed", "quiet")
     options = {key: getattr(args, key) for key in keys}
     options["model_kwargs"] = dict(args.model_arg)
-    return without_unset_recipe_options(options)
+    return without_unset_recipe_options({**options, **command_options})
 
 
 #: Options a Task's recipe may set (:meth:`kerascnn.tasks.Task.training_defaults`); ``None`` = not given.
@@ -201,8 +202,8 @@ def run(args: argparse.Namespace) -> int:
     from kerascnn.training.rundir import default_run_dir
 
     dataset = dataset_from_args(args)
-    options = options_from_args(args)
-    options.update(
+    options = options_from_args(
+        args,
         epochs=args.epochs,
         lr=args.lr,
         schedule=args.schedule,
@@ -215,7 +216,6 @@ def run(args: argparse.Namespace) -> int:
         mixed_precision=args.mixed_precision,
         memory_budget=args.memory_budget,
     )
-    options = without_unset_recipe_options(options)
     config = TrainConfig.from_options(args.model, dataset, **options)  # every flag checked, no TensorFlow yet
     check_names(args.model, dataset, args.weights)
     from kerascnn.training.crossval import check_text_options
