@@ -86,9 +86,22 @@ def koch_tower_features(inputs):
     return layers.Dense(4096, activation="sigmoid", name="fc")(x)
 
 
-def embedding_tower(tower: str = "small", input_shape=None, embedding_dim: int = 128, name: str = TOWER_NAME):
-    """The shared tower: image (already scaled) in, L2-normalised ``embedding_dim`` vector out."""
+def embedding_tower(tower: str = "small", input_shape=None, embedding_dim: int = 128, name: str = TOWER_NAME,
+                    members: int = 1):
+    """The shared tower: image (already scaled) in, L2-normalised ``embedding_dim`` vector out.
+
+    ``members`` > 1: an ensemble of that many towers of the same kind with their own weights
+    (Dvornik, Schmid & Mairal, "Diversity with Cooperation: Ensemble Methods for Few-Shot
+    Classification", ICCV 2019): their unit embeddings are concatenated and renormalised, so
+    the cosine of two ensemble embeddings is the mean of the members' cosines.
+    """
     check_positive("embedding_dim", embedding_dim, int)
+    check_positive("members", members, int)
+    if members > 1:
+        parts = [embedding_tower(tower, input_shape, embedding_dim, name=f"member{k}") for k in range(1, members + 1)]
+        inputs = keras.Input(shape=tuple(parts[0].input_shape[1:]), name="image")
+        joined = layers.Concatenate(name="members")([part(inputs) for part in parts])
+        return keras.Model(inputs, L2Normalize(name="l2")(joined), name=name)
     if not isinstance(tower, str):
         raise UsageError(f"`tower` must be a name. Received: tower={tower!r}")
     if tower == "facenet_nn1":
@@ -117,7 +130,7 @@ def embedding_tower(tower: str = "small", input_shape=None, embedding_dim: int =
 
 
 def triplet(include_top: bool = True, input_shape=None, tower: str = "small", embedding_dim: int = 128,
-            name: str = "triplet") -> keras.Model:
+            members: int = 1, name: str = "triplet") -> keras.Model:
     """An embedding network for the triplet loss (Schroff et al. 2015): the tower alone.
 
     Args:
@@ -125,17 +138,19 @@ def triplet(include_top: bool = True, input_shape=None, tower: str = "small", em
         input_shape: ``(H, W, C)``; default ``(105, 105, 1)`` (Omniglot).
         tower: ``"small"``, ``"wide"``, ``"koch"``, ``"facenet_nn1"`` or a zoo classifier name.
         embedding_dim: size of the L2-normalised embedding (FaceNet: 128).
+        members: towers in an ensemble (see :func:`embedding_tower`; the embedding has
+            ``members * embedding_dim`` components).
         name: model name.
 
     Returns:
         A ``keras.Model`` from images to unit-norm ``embedding_dim`` vectors.
     """
     check_choice("include_top", include_top, (True,))
-    return embedding_tower(tower, input_shape, embedding_dim, name=name)
+    return embedding_tower(tower, input_shape, embedding_dim, name=name, members=members)
 
 
 def siamese(include_top: bool = True, input_shape=None, tower: str = "koch", embedding_dim: int = 128,
-            head: str = "l1", name: str = "siamese") -> keras.Model:
+            head: str = "l1", members: int = 1, name: str = "siamese") -> keras.Model:
     """A Siamese network (Koch et al. 2015): one tower on two images and a pair head.
 
     Args:
@@ -145,6 +160,7 @@ def siamese(include_top: bool = True, input_shape=None, tower: str = "koch", emb
         embedding_dim: size of the tower's embedding.
         head: ``"l1"`` -> probability of "same" (``Dense(1, sigmoid)`` on ``|f1 - f2|``);
             ``"euclidean"`` -> distance; ``"chi_square"`` -> DeepFace's weighted χ² distance.
+        members: towers in an ensemble (see :func:`embedding_tower`).
         name: model name.
 
     Returns:
@@ -153,7 +169,7 @@ def siamese(include_top: bool = True, input_shape=None, tower: str = "koch", emb
     """
     check_choice("include_top", include_top, (True,))
     check_choice("head", head, HEADS)
-    tower_model = embedding_tower(tower, input_shape, embedding_dim)
+    tower_model = embedding_tower(tower, input_shape, embedding_dim, members=members)
     shape = tuple(tower_model.input_shape[1:])
     left, right = keras.Input(shape=shape, name="left"), keras.Input(shape=shape, name="right")
     first, second = tower_model(left), tower_model(right)

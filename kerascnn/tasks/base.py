@@ -114,6 +114,11 @@ class Task:
 
         return data.pipeline(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed, augment=augment)
 
+    def after_training(self, model, x, y) -> None:
+        """Finish ``model`` with its training split ``(x, y)`` (as :meth:`training_examples` gave it) once fit has
+        returned, before it is evaluated and saved. Default: nothing; metric learning fits the embedding's
+        within-class whitening (:mod:`kerascnn.nn.whitening`)."""
+
     def write_outputs(self, run_dir, model) -> None:
         """Write what this task adds to a finished run folder (default: nothing; metric learning: the tower)."""
 

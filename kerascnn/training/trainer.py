@@ -286,6 +286,7 @@ def _train(config: TrainConfig, task, dataset, run: RunLayout, strategy, record:
             optimizer.build(model.trainable_variables)
         custom_loop.fit(strategy, model, optimizer, train_ds, task=task, epochs=config.epochs,
                         validation_dataset=val_ds, on_epoch_end=save_history, verbose=not config.quiet)
+        task.after_training(model, x_train, y_train)
         _, eval_step = custom_loop.make_steps(strategy, model, optimizer, task)
         scores = {f"test_{name}": value for name, value in custom_loop.evaluate(strategy, eval_step, test_ds).items()}
     else:
@@ -300,6 +301,7 @@ def _train(config: TrainConfig, task, dataset, run: RunLayout, strategy, record:
             shuffle=False,  # the tf.data pipeline shuffles, with the seed
             verbose=verbose,
         )
+        task.after_training(model, x_train, y_train)  # e.g. the embedding's whitening, from the training split
         scores = task.evaluate(model, test_ds)
     session_seconds = time.perf_counter() - started
 

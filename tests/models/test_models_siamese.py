@@ -81,3 +81,20 @@ def test_wide_tower_of_the_omniglot_recipe():
     assert small.get_layer("avg_pool").input is small.get_layer("block4_pool").output  # Vinyals' conv-4: 4 pools
     convs = 9 * 64 + 9 * 64 * 128 + 9 * 128 * 256 + 9 * 256 * 256
     assert trainable(wide) == convs + 2 * (64 + 128 + 2 * 256) + 256 * 128 + 128  # + BN gamma/beta + embedding
+
+
+def test_an_ensemble_tower_concatenates_independent_members():
+    ensemble = models.build("triplet", tower="small", input_shape=(28, 28, 1), embedding_dim=16, members=3)
+    single = models.build("triplet", tower="small", input_shape=(28, 28, 1), embedding_dim=16)
+    members = [ensemble.get_layer(f"member{k}") for k in (1, 2, 3)]
+    assert ensemble.output.shape[1:] == (48,) and trainable(ensemble) == 3 * trainable(single)
+    x = np.random.default_rng(0).normal(size=(5, 28, 28, 1)).astype("float32")
+    parts = [member.predict(x, verbose=0) for member in members]  # each a unit embedding of its own
+    out = ensemble.predict(x, verbose=0)
+    np.testing.assert_allclose(out, np.concatenate(parts, axis=1) / np.sqrt(3), atol=1e-5)
+    # The cosine of two ensemble embeddings is the mean of the members' cosines.
+    np.testing.assert_allclose(out[0] @ out[1], np.mean([p[0] @ p[1] for p in parts]), atol=1e-5)
+    assert models.build("siamese", tower="small", input_shape=(28, 28, 1), members=2).get_layer("tower").output.shape[
+        1:] == (256,)
+    with pytest.raises(ValueError, match="members"):
+        models.build("triplet", tower="small", members=0)

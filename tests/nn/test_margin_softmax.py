@@ -119,3 +119,31 @@ def test_a_classifier_trained_embedding_learns_predicts_embeddings_and_reloads(t
     np.testing.assert_allclose(loaded.head.centres.numpy(), model.head.centres.numpy())
     assert isinstance(loaded.loss, losses.CosFaceLoss)
     assert embedding_network(model) is model.embedding and embedding_network(model.embedding) is model.embedding
+
+
+def test_each_member_of_an_ensemble_trains_through_its_own_head(tmp_path):
+    from kerascnn.nn.saving import load_model
+
+    keras.utils.set_random_seed(0)
+    labels = np.arange(48) % 3
+    x = (np.eye(8)[labels] * 3 + np.random.default_rng(0).normal(0, 0.3, (48, 8))).astype("float32")
+    inputs = keras.Input((8,))
+    parts = [keras.layers.UnitNormalization()(keras.layers.Dense(4)(inputs)) for _ in range(2)]
+    ensemble = keras.Model(inputs, keras.layers.UnitNormalization()(keras.layers.Concatenate()(parts)))
+    model = ClassifierTrainedEmbedding(ensemble, classes=3, members=2)
+    assert [head.centres.shape for head in (model.head, *model.member_heads)] == [(4, 3), (4, 3)]
+    model.compile(keras.optimizers.Adam(0.05), loss=losses.CosFaceLoss())
+    embeddings = model.predict(x[:6], verbose=0)
+    # The loss is the mean of the members' CosFace losses, each on its half of the embedding.
+    halves = np.split(embeddings, 2, axis=1)
+    expected = np.mean([losses.cosface_loss(labels[:6], head(half))
+                        for head, half in zip((model.head, *model.member_heads), halves)])
+    assert float(model.compute_loss(x[:6], labels[:6], embeddings)) == pytest.approx(float(expected), rel=1e-5)
+    history = model.fit(x, labels, epochs=10, batch_size=16, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0] / 2
+    model.save(tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
+    assert loaded.members == 2
+    np.testing.assert_allclose(loaded.member_heads[0].centres.numpy(), model.member_heads[0].centres.numpy())
+    with pytest.raises(ValueError, match="does not split into 3 members"):
+        ClassifierTrainedEmbedding(ensemble, classes=3, members=3)

@@ -53,7 +53,9 @@ def test_siamese_on_omniglot_gets_the_one_shot_recipe():
     model = task.build_model(TrainConfig(model="siamese", dataset="omniglot"), fake, x)
     assert isinstance(model, ClassifierTrainedEmbedding) and isinstance(model.augment, RandomAffine)
     assert isinstance(task.loss(), losses.CosFaceLoss) and model.head.classes == 3 * 4  # + rotated classes
-    assert model.embedding.get_layer("tower").get_layer("block4_conv").filters == 256  # the wide tower
+    tower = model.embedding.get_layer("tower")  # two wide towers side by side, a CosFace head each
+    assert tower.get_layer("member2").get_layer("block4_conv").filters == 256 and model.members == 2
+    assert tower.output.shape[-1] == 2 * 128 and len(model.member_heads) == 1
     # What the user asks for wins over the recipe; other data sets keep siamese's contrastive default.
     plain = task.build_model(TrainConfig(model="siamese", dataset="omniglot",
                                          model_kwargs={"loss": "contrastive", "tower": "small"}), fake, x)
@@ -93,6 +95,17 @@ def test_the_omniglot_recipe_trains_on_rotated_classes(tmp_path):
     result = train("siamese", fake, epochs=1, steps_per_epoch=1, batch_size=8, validation_split=0, seed=0,
                    quiet=True, run_dir=tmp_path / "run")
     assert result.model.head.classes == 12 and result.metrics["train_samples"] == 72
+    # After fit, the recipe's within-class whitening is fitted on those 72 drawings and saved with the embedding.
+    from kerascnn.nn import whitening
+    from kerascnn.nn.saving import load_model
+
+    fitted = whitening.whitening_layer(result.model.embedding)
+    assert fitted.shrinkage == 0.3 and not np.allclose(fitted.matrix.numpy(), np.eye(256), atol=1e-3)
+    saved = whitening.whitening_layer(load_model(tmp_path / "run" / "embedding.keras"))
+    np.testing.assert_allclose(saved.matrix.numpy(), fitted.matrix.numpy())
+    with pytest.raises(ValueError, match="shrinkage"):
+        task.build_model(TrainConfig(model="siamese", dataset="omniglot", model_kwargs={"whiten": 2}), fake,
+                         fake.x_train)
     # --rotations 1 (or any other data set) keeps the classes; a bad value is one line.
     unrotated = TrainConfig(model="siamese", dataset="omniglot", model_kwargs={"rotations": 1})
     assert task.training_examples(unrotated, fake, fake.x_train, fake.y_train)[0] is fake.x_train
@@ -102,12 +115,12 @@ def test_the_omniglot_recipe_trains_on_rotated_classes(tmp_path):
 
 
 def test_the_omniglot_recipe_sets_epochs_batch_and_learning_rate(tmp_path):
-    """The plain `kerascnn train siamese --dataset omniglot` trains the app's 30 x 128 at 2e-3; flags given win."""
+    """The plain `kerascnn train siamese --dataset omniglot` trains the app's 20 x 128 at 2e-3; flags given win."""
     from kerascnn.commands import train as train_command
     from kerascnn.training import train
 
     task = tasks.get("embedding")
-    assert task.training_defaults("siamese", "omniglot") == {"epochs": 30, "batch_size": 128, "lr": 2e-3}
+    assert task.training_defaults("siamese", "omniglot") == {"epochs": 20, "batch_size": 128, "lr": 2e-3}
     assert task.training_defaults("triplet", "omniglot") == {} and task.training_defaults("siamese", "mnist") == {}
     assert tasks.get("classification").training_defaults("lenet5", "mnist") == {}
     # The command leaves out what the user did not give, so the trainer can apply the recipe.
