@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import keras
 
+from kerascnn.core.checks import check_positive
 from kerascnn.data import distortions  # noqa: F401  (registers RandomAffine, which a wrapper may hold)
 from kerascnn.nn.metric_layers import CosineClassifier
 
@@ -43,8 +44,7 @@ class ClassifierTrainedEmbedding(keras.Model):
     def __init__(self, embedding: keras.Model, classes: int, augment: keras.layers.Layer | None = None,
                  members: int = 1, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(members, bool) or not isinstance(members, int) or members < 1:
-            raise ValueError(f"`members` must be a positive integer. Received: members={members!r}")
+        check_positive("members", members, int)
         width = int(embedding.output_shape[-1])
         if width % members:
             raise ValueError(f"An embedding of {width} components does not split into {members} members.")

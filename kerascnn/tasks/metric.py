@@ -13,11 +13,11 @@ classifier through a cosine head over the training classes
 
 On Omniglot, ``siamese`` defaults to the one-shot recipe of ``apps/siamese_oneshot.py``
 (:data:`RECIPES`, :data:`TRAINING_RECIPES`): CosFace on two ``wide`` towers (an ensemble trained
-side by side, ``members=2``) with Koch et al.'s
-affine distortions, and every training character turned by 90, 180 and 270 degrees as a new
-class (:meth:`Embedding.training_examples`, Vinyals et al. 2016), so the cosine head has
-4 x the data set's classes; 20 epochs of 128 at 2e-3; then the embedding's within-class
-whitening (Hatch et al. 2006) is fitted on the training split (:meth:`Embedding.after_training`).
+side by side, ``members=2``) with Koch et al.'s affine distortions, and every training character
+turned by 90, 180 and 270 degrees as a new class (:meth:`Embedding.training_examples`, Vinyals et
+al. 2016), so the cosine heads have 4 x the data set's classes; 20 epochs of 128 at 2e-3; then
+the embedding's within-class whitening (Hatch et al. 2006) is fitted on the training split
+(:meth:`Embedding.after_training`).
 
 Metric options travel in ``model_kwargs`` (``--model-arg loss=triplet --model-arg
 mining=batch-hard --model-arg margin=0.2``; recorded in ``config.json``): the Task
@@ -26,7 +26,8 @@ takes ``loss`` (:data:`kerascnn.nn.losses.LOSSES`), ``mining``, ``margin``, ``ro
 shrinkage in [0, 1]: after training, the embedding's within-class covariance normalisation is
 fitted on the training split, :mod:`kerascnn.nn.whitening`; default none); the rest go to
 the builder (``tower``, ``embedding_dim``, ``members``: an ensemble of towers). Training
-batches are P classes x K = 4 examples (:meth:`Embedding.pipeline`), so every anchor has positives to mine.
+batches are P classes x K = 4 examples (:meth:`Embedding.pipeline`), so every anchor has
+positives to mine.
 
 Logged each epoch: precision@1 inside the batch (the monitored quantity), the mean
 positive and negative squared distances and the fraction of active triplets.
@@ -56,11 +57,10 @@ VERIFICATION_PAIRS = 2000
 #: Mean negative squared distance below which the embedding counts as collapsed (unit sphere: 0..4).
 COLLAPSE_DISTANCE = 1e-3
 #: ``kerascnn train siamese --dataset omniglot``: the one-shot recipe measured with apps/siamese_oneshot.py
-#: (README, "One-shot Omniglot benchmark"); ``--loss``, ``--tower``, ``--members``, ``--margin`` ... given by the user
-#: win. With a
-#: CosFace / ArcFace loss and no ``--augment``, Koch et al.'s random affine distortions run in training; ``rotations``
-#: x 90 degrees turns make new classes of the training split (``--model-arg rotations=1``: none); ``whiten``: the
-#: shrinkage of the within-class whitening fitted after training (``--whiten 1``: none).
+#: (README, "One-shot Omniglot benchmark"); ``--loss``, ``--tower``, ``--members``, ``--margin`` ... given by the
+#: user win. With a CosFace / ArcFace loss and no ``--augment``, Koch et al.'s random affine distortions run in
+#: training; ``rotations`` x 90 degrees turns make new classes of the training split (``--model-arg rotations=1``:
+#: none); ``whiten``: the shrinkage of the within-class whitening fitted after training (``--whiten 1``: none).
 RECIPES = {("siamese", "omniglot"): {"loss": "cosface", "tower": "wide", "members": 2, "rotations": 4,
                                      "whiten": 0.3}}
 #: The same recipe's training options (:meth:`Embedding.training_defaults`; ``--epochs`` ... given by the user win):
@@ -376,4 +376,4 @@ def add_metric_arguments(parser) -> None:
          "(Hatch et al. 2006; default none; siamese on omniglot: 0.3; 1: no whitening)")
     flag("--embedding-dim", "embedding_dim", type=positive_int, metavar="D", help="embedding models: size (default 128)")
     flag("--members", "members", type=positive_int, metavar="N", help="embedding models: an ensemble of N towers "
-         "trained side by side, their embeddings concatenated (default 1)")
+         "trained side by side, their embeddings concatenated (default 1; siamese on omniglot: 2)")
