@@ -59,6 +59,16 @@ def model_argument(text: str) -> tuple[str, object]:
     return key.strip(), parsed
 
 
+def recipe_defaults(option: str) -> str:
+    """``", or the model's recipe for the data set: siamese on omniglot 20"``: the recipes' values of ``option``
+    for a flag's help, read from the Tasks' recipe tables (no TensorFlow)."""
+    from kerascnn.tasks.metric import TRAINING_RECIPES
+
+    values = [f"{model} on {dataset} {recipe[option]}" for (model, dataset), recipe in TRAINING_RECIPES.items()
+              if option in recipe]
+    return f", or the model's recipe for the data set: {', '.join(values)}" if values else ""
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Model, data and optimizer flags shared by ``train`` and ``lr-find``."""
     parser.add_argument("model", metavar="MODEL", help="zoo model name (see `kerascnn models`), e.g. lenet5")
@@ -72,8 +82,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--download", action="store_true",
                         help="allow tensorflow-datasets to download the data set (needs network)")
     parser.add_argument("--batch-size", type=positive_int,
-                        help=f"global batch size (default {DEFAULTS.batch_size}, or the model's recipe for the data "
-                             "set: siamese on omniglot 128)")
+                        help=f"global batch size (default {DEFAULTS.batch_size}{recipe_defaults('batch_size')})")
     parser.add_argument("--optimizer", choices=list(OPTIMIZERS), default=DEFAULTS.optimizer,
                         help=f"optimizer (default {DEFAULTS.optimizer})")
     parser.add_argument("--weight-decay", type=non_negative_float, default=0.0,
@@ -103,8 +112,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
     parser.add_argument("--epochs", type=positive_int,
-                        help=f"epochs (default {DEFAULTS.epochs}, or the model's recipe for the data set: siamese on "
-                             "omniglot 30)")
+                        help=f"epochs (default {DEFAULTS.epochs}{recipe_defaults('epochs')})")
     parser.add_argument("--lr", type=positive_float, metavar="LR",
                         help="initial learning rate (default: 0.001 for adam/adamw/amsgrad/rmsprop, 0.01 otherwise)")
     parser.add_argument("--schedule", default=DEFAULTS.schedule, metavar="SPEC",
