@@ -36,7 +36,9 @@ Run it (``--data-dir`` holds ``omniglot/images_background_small{1,2}.zip``)::
     python apps/siamese_oneshot.py --data-dir ../shared/data --loss softmax   # no margin: the baseline
 
 It saves the embedding model (raw pixels in, unit vector out) for
-``kerascnn oneshot embedding.keras --dataset omniglot --alphabets Korean,Sanskrit``.
+``kerascnn oneshot embedding.keras --dataset omniglot --alphabets Korean,Sanskrit``; with
+``--runs all_runs.zip`` (Lake's 20 official runs, github.com/brendenlake/omniglot) it also
+scores the benchmark the papers report, on the 20 evaluation alphabets.
 """
 
 from __future__ import annotations
@@ -103,6 +105,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "augmentation spec")
     parser.add_argument("--episodes", type=positive_int, default=100,
                         help="20-way one-shot episodes per protocol (20 trials each; default 100)")
+    parser.add_argument("--runs", metavar="DIR_OR_ZIP",
+                        help="also score the saved embedding on Lake's 20 official one-shot runs (20 evaluation "
+                             "alphabets, within-alphabet): a folder of runNN/ or all_runs.zip from "
+                             "github.com/brendenlake/omniglot (python/one-shot-classification/)")
     parser.add_argument("--seed", type=non_negative_int, default=42)
     parser.add_argument("--out", default="embedding.keras", help="where to save the embedding model (.keras)")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
@@ -112,6 +118,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     check_output_file(args.out, suffixes=(".keras",), force=args.force)
+    if args.runs:  # a wrong path fails now, not after training
+        from kerascnn.analysis import oneshot
+
+        with oneshot.opened_runs(args.runs) as folder:
+            oneshot.read_runs(folder)
 
     from kerascnn.core.quiet import import_tensorflow_quietly
 
@@ -199,6 +210,7 @@ def main(argv=None) -> dict:
                               "whitened" if args.whiten is not None else "")
     with atomic_save_path(args.out) as tmp:
         embedding.save(tmp)
+    lake = lake_runs(args.out, args.runs) if args.runs else {}
     mined = args.loss in ("triplet", "soft-margin", "cosine-triplet")
     label = f"{args.loss} ({args.mining})" if mined else args.loss
     print(f"{label}, tower {args.tower}: trained {args.epochs} epochs in {seconds:.0f} s ({cpu_seconds:.0f} s CPU); "
@@ -210,7 +222,7 @@ def main(argv=None) -> dict:
             "unstructured_centred": results["unstructured-centred"]["accuracy"],
             **({"within_alphabet_before_whitening": before["within-alphabet"]["accuracy"],
                 "within_alphabet_centred_before_whitening": before["within-alphabet-centred"]["accuracy"]}
-               if args.whiten is not None else {})}
+               if args.whiten is not None else {}), **lake}
 
 
 def one_shot_trials(embed, test_x, test_y, test_alphabet, count: int, label: str) -> dict:
@@ -232,6 +244,22 @@ def one_shot_trials(embed, test_x, test_y, test_alphabet, count: int, label: str
             print(f"20-way one-shot, {protocol} protocol{', support-centred' if centre else ''}"
                   f"{', ' + label if label else ''}, {results[key]['trials']} trials: "
                   f"accuracy {results[key]['accuracy']:.2%}")
+    return results
+
+
+def lake_runs(model_path: str, runs: str) -> dict:
+    """The saved embedding on Lake-format runs, read back from disk exactly as ``kerascnn oneshot --runs`` does:
+    plain and support-centred, printed and returned by key."""
+    from kerascnn.analysis import oneshot
+    from kerascnn.analysis.embedder import open_embedder
+
+    embedder = open_embedder(model_path)
+    results = {}
+    for centre in (False, True):
+        result = oneshot.evaluate_runs(embedder.files, runs, centre=centre)
+        results["lake_runs" + ("_centred" if centre else "")] = result["accuracy"]
+        print(f"Lake's runs ({result['runs']} runs, 20-way within-alphabet{', support-centred' if centre else ''}), "
+              f"{result['trials']} trials: accuracy {result['accuracy']:.2%}")
     return results
 
 

@@ -15,7 +15,9 @@ Lake's run format (``runNN/``)::
     test/itemMM.png      the queries
 
 The error rate is the fraction of queries whose nearest training image (here:
-nearest in embedding space, squared L2) is not the listed class. TensorFlow-free:
+nearest in embedding space, squared L2) is not the listed class. Lake's own 20 runs
+over the evaluation alphabets are ``python/one-shot-classification/all_runs.zip`` in
+github.com/brendenlake/omniglot; the zip is read as it is. TensorFlow-free:
 ``embed`` is any callable from a batch of images (or file paths) to embeddings,
 so ONNX and TFLite artifacts evaluate the same way.
 """
@@ -24,7 +26,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,6 +114,35 @@ class Run:
     answers: list[int]  # index into ``training`` of each query's class
 
 
+@contextmanager
+def opened_runs(source: str | os.PathLike) -> Iterator[Path]:
+    """The folder holding the runs: ``source`` itself, or a zip of them (Lake's ``all_runs.zip``) extracted to a
+    temporary folder that lasts as long as the ``with`` block.
+
+    Raises:
+        UsageError: neither a folder nor a zip file.
+    """
+    path = Path(source)
+    if path.is_dir():
+        yield path
+        return
+    if not path.is_file():
+        raise UsageError(f"Runs folder not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise UsageError(f"{path} is neither a folder nor a zip of Lake-format runs.")
+    with tempfile.TemporaryDirectory(prefix="kerascnn-runs-") as tmp:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                archive.extractall(tmp)  # member names are sanitised: nothing lands outside tmp
+        except (zipfile.BadZipFile, OSError) as error:
+            raise UsageError(f"Cannot read {path}: {error}") from None
+        root = Path(tmp)
+        inner = [p for p in root.iterdir() if p.is_dir()]
+        if len(inner) == 1 and not _RUN.match(inner[0].name):  # runs inside one top folder (all_runs/run01 ...)
+            root = inner[0]
+        yield root
+
+
 def read_runs(folder: str | os.PathLike) -> list[Run]:
     """Every ``runNN`` under ``folder`` (or ``folder`` itself when it is a run), checked.
 
@@ -153,18 +187,25 @@ def _read_run(run_dir: Path) -> Run:
     return Run(run_dir.name, list(training), queries, answers)
 
 
-def evaluate_runs(embed_files: Callable[[Sequence[Path]], np.ndarray], folder: str | os.PathLike) -> dict:
-    """Error rate over Lake-format runs: ``{"runs", "trials", "error_rate", "per_run": [...]}``."""
+def evaluate_runs(embed_files: Callable[[Sequence[Path]], np.ndarray], source: str | os.PathLike, *,
+                  centre: bool = False) -> dict:
+    """Error rate over Lake-format runs (a folder, or a zip of one): ``{"runs", "trials", "error_rate", "accuracy",
+    "centred", "per_run": [...]}``. ``centre``: compare after :func:`centre_on_support` (each run's training images
+    are its support set)."""
     per_run, wrong, trials = [], 0, 0
-    for run in read_runs(folder):
-        support = np.asarray(embed_files(run.training))
-        query = np.asarray(embed_files(run.queries))
-        predicted = nearest_support(support, np.arange(len(run.training)), query)
-        errors = int(np.sum(predicted != np.asarray(run.answers)))
-        per_run.append({"run": run.name, "trials": len(run.queries), "errors": errors,
-                        "error_rate": errors / len(run.queries)})
-        wrong, trials = wrong + errors, trials + len(run.queries)
-    return {"runs": len(per_run), "trials": trials, "error_rate": wrong / trials, "per_run": per_run}
+    with opened_runs(source) as folder:
+        for run in read_runs(folder):
+            support = np.asarray(embed_files(run.training))
+            query = np.asarray(embed_files(run.queries))
+            if centre:
+                support, query = centre_on_support(support, query)
+            predicted = nearest_support(support, np.arange(len(run.training)), query)
+            errors = int(np.sum(predicted != np.asarray(run.answers)))
+            per_run.append({"run": run.name, "trials": len(run.queries), "errors": errors,
+                            "error_rate": errors / len(run.queries)})
+            wrong, trials = wrong + errors, trials + len(run.queries)
+    return {"runs": len(per_run), "trials": trials, "error_rate": wrong / trials, "accuracy": 1 - wrong / trials,
+            "centred": bool(centre), "per_run": per_run}
 
 
 def write_runs(folder: str | os.PathLike, images: np.ndarray, episodes, *, seed: int = 0) -> Path:

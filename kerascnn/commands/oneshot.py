@@ -4,8 +4,9 @@ Nearest neighbour in the embedding space of an embedding model (``embedding.kera
 or its ONNX / TFLite export: then no TensorFlow is imported). Two sources:
 
 - ``--runs DIR``: Lake et al.'s run folders (``runNN/class_labels.txt``, ``training/``,
-  ``test/``); prints the error rate; ``--json`` gives ``{"runs", "trials", "error_rate",
-  "per_run"}``.
+  ``test/``), or a zip of them such as Lake's own ``all_runs.zip`` (the 20 official runs
+  over the evaluation alphabets); prints the error rate; ``--json`` gives ``{"runs",
+  "trials", "error_rate", "per_run"}``.
 - ``--dataset NAME``: random ``--ways``-way ``--shots``-shot episodes, under a named
   ``--protocol`` (``within-alphabet``: all classes of a trial from one alphabet, Lake et
   al. / Koch et al.; ``unstructured``: across alphabets, Vinyals et al.). Use
@@ -34,7 +35,8 @@ def comma_list(text: str) -> list[str]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="an embedding model: embedding.keras, or its .onnx / .tflite / export folder")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--runs", metavar="DIR", help="Lake-format run folders (runNN/class_labels.txt ...)")
+    source.add_argument("--runs", metavar="DIR", help="Lake-format run folders (runNN/class_labels.txt ...) or a zip of "
+                        "them (Lake's all_runs.zip)")
     source.add_argument("--dataset", help="draw episodes from a data set (omniglot, digits, mnist, folder:PATH)")
     parser.add_argument("--data-dir", metavar="DIR", help="where offline data lives")
     parser.add_argument("--alphabets", type=comma_list, metavar="A,B",
@@ -47,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=non_negative_int, default=0, help="episode seed (default 0)")
     parser.add_argument("--write-runs", metavar="DIR", help="also write the episodes as Lake-format runs (one-shot)")
     parser.add_argument("--centre", action="store_true",
-                        help="--dataset: compare embeddings after subtracting each episode's support mean (SimpleShot)")
+                        help="compare embeddings after subtracting each episode's (run's) support mean (SimpleShot)")
     parser.add_argument("--plots", metavar="DIR", help="--dataset: write embedding_pca.png and query_grid.png here")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -57,14 +59,19 @@ def check(args: argparse.Namespace) -> None:
 
     if not Path(args.model).exists():
         raise UsageError(f"Model not found: {args.model}")
-    if args.runs is not None and not Path(args.runs).is_dir():
-        raise UsageError(f"Runs folder not found: {args.runs}")
+    if args.runs is not None:
+        import zipfile
+
+        if not Path(args.runs).exists():
+            raise UsageError(f"Runs folder not found: {args.runs}")
+        if not Path(args.runs).is_dir() and not zipfile.is_zipfile(args.runs):
+            raise UsageError(f"{args.runs} is neither a folder nor a zip of Lake-format runs.")
     if args.dataset is not None:
         from kerascnn import data
 
         data.check_name(args.dataset)
-    if args.runs is not None and (args.alphabets or args.write_runs or args.protocol or args.plots or args.centre):
-        raise UsageError("--alphabets, --protocol, --write-runs, --centre and --plots go with --dataset, not --runs.")
+    if args.runs is not None and (args.alphabets or args.write_runs or args.protocol or args.plots):
+        raise UsageError("--alphabets, --protocol, --write-runs and --plots go with --dataset, not --runs.")
     if args.write_runs:
         from kerascnn.core.files import check_output_folder
 
@@ -79,16 +86,16 @@ def run(args: argparse.Namespace) -> int:
 
     embedder = open_embedder(args.model)
     if args.runs is not None:
-        result = oneshot.evaluate_runs(embedder.files, args.runs)
+        result = oneshot.evaluate_runs(embedder.files, args.runs, centre=args.centre)
         result = {"protocol": "lake-runs", **result}
     else:
         result = _episodes(args, embedder)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    where = f"{result['runs']} runs" if "runs" in result else (
-        f"{result['episodes']} {result['ways']}-way {result['shots']}-shot episodes, {result['protocol']} protocol"
-        + (", support-centred" if result.get("centred") else ""))
+    where = (f"{result['runs']} runs" if "runs" in result else
+             f"{result['episodes']} {result['ways']}-way {result['shots']}-shot episodes, {result['protocol']} protocol")
+    where += ", support-centred" if result.get("centred") else ""
     print(f"one-shot error rate {result['error_rate']:.2%} (accuracy {1 - result['error_rate']:.2%}) over "
           f"{result['trials']} trials in {where}")
     return 0

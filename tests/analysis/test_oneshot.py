@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -52,6 +54,51 @@ def test_episodes_and_lake_runs_give_the_same_error_rate(tmp_path, protocol):
     assert from_files["runs"] == 6 and from_files["trials"] == 24
     assert from_files["error_rate"] == pytest.approx(in_memory["error_rate"])
     assert sum(r["errors"] for r in from_files["per_run"]) == round(in_memory["error_rate"] * 24)
+
+
+def test_a_zip_of_runs_reads_like_the_folder(tmp_path):
+    """Lake's all_runs.zip is read as downloaded: runs at the top of the zip or under one folder, plain and
+    support-centred, and the extracted copy is gone afterwards."""
+    import shutil
+    import zipfile
+
+    from kerascnn.runtime.images import load_images
+
+    images, labels, groups = toy_set()
+    images[labels == 0] = images[labels == 1][0]
+    episodes = samplers.episodes(labels, ways=4, shots=1, queries=1, count=6, rng=np.random.default_rng(1),
+                                 groups=groups)
+    runs = oneshot.write_runs(tmp_path / "all_runs", images, episodes)
+    seen = []
+
+    def embed(paths):
+        seen.extend(paths)
+        return pixels(load_images(paths, (12, 12, 1)))
+
+    flat = Path(shutil.make_archive(str(tmp_path / "flat"), "zip", runs))  # run01/... at the top
+    nested = Path(shutil.make_archive(str(tmp_path / "nested"), "zip", tmp_path, "all_runs"))  # all_runs/run01/...
+    assert "run01/class_labels.txt" in zipfile.ZipFile(flat).namelist()
+    for centre in (False, True):
+        expected = oneshot.evaluate_runs(embed, runs, centre=centre)
+        assert expected["centred"] is centre and expected["accuracy"] == 1 - expected["error_rate"]
+        for archive in (flat, nested):
+            assert oneshot.evaluate_runs(embed, archive, centre=centre) == expected
+    assert oneshot.evaluate_runs(embed, runs)["error_rate"] > 0
+    assert not any(Path(p).exists() for p in seen if str(runs) not in str(p))  # temporary copies removed
+
+
+def test_bad_runs_zips_are_one_line_errors(tmp_path):
+    import zipfile
+
+    (tmp_path / "notes.zip").write_text("not a zip")
+    with pytest.raises(UsageError, match="neither a folder nor a zip"):
+        oneshot.evaluate_runs(pixels, tmp_path / "notes.zip")
+    with pytest.raises(UsageError, match="Runs folder not found"):
+        oneshot.evaluate_runs(pixels, tmp_path / "missing.zip")
+    with zipfile.ZipFile(tmp_path / "empty.zip", "w") as archive:
+        archive.writestr("readme.txt", "no runs here")
+    with pytest.raises(UsageError, match="No runNN folders"):
+        oneshot.evaluate_runs(pixels, tmp_path / "empty.zip")
 
 
 def test_malformed_runs_are_one_line_errors(tmp_path):

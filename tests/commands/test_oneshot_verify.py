@@ -54,6 +54,12 @@ def test_episodes_written_as_lake_runs_read_back_to_the_same_error_rate(embeddin
     assert from_onnx["error_rate"] == pytest.approx(episodes["error_rate"])
     assert cli.main(["oneshot", str(keras_file), "--runs", str(tmp_path / "runs")]) == 0
     assert "one-shot error rate" in capsys.readouterr().out
+    import shutil  # the same runs zipped, as Lake ships all_runs.zip
+
+    archive = shutil.make_archive(str(tmp_path / "all_runs"), "zip", tmp_path / "runs")
+    assert run_json(capsys, ["oneshot", onnx_file, "--runs", archive, "--json"])["error_rate"] == from_onnx["error_rate"]
+    centred = run_json(capsys, ["oneshot", keras_file, "--runs", archive, "--centre", "--json"])
+    assert centred["centred"] and centred["trials"] == 150 and 0 <= centred["error_rate"] < 1
 
 
 def test_oneshot_on_onnx_imports_no_tensorflow(embedding_files, tmp_path):
@@ -84,6 +90,8 @@ def test_verify_report_and_plot(embedding_files, tmp_path, capsys):
 @pytest.mark.parametrize("args, message", [
     (["oneshot", "{dir}/classifier.keras", "--dataset", "digits"], "ends in a softmax: it is a classifier"),
     (["oneshot", "{dir}/embedding.keras", "--runs", "{tmp}"], "No runNN folders"),
+    (["oneshot", "{dir}/embedding.keras", "--runs", "{dir}/export/model.onnx"], "neither a folder nor a zip"),
+    (["oneshot", "{dir}/embedding.keras", "--runs", "{tmp}/all_runs.zip"], "Runs folder not found"),
     (["oneshot", "{dir}/embedding.keras", "--dataset", "digits", "--protocol", "within-alphabet"],
      "needs alphabets"),
     (["oneshot", "{dir}/embedding.keras", "--dataset", "digits", "--ways", "11"], "11-way"),
