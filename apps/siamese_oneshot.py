@@ -109,6 +109,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="also score the saved embedding on Lake's 20 official one-shot runs (20 evaluation "
                              "alphabets, within-alphabet): a folder of runNN/ or all_runs.zip from "
                              "github.com/brendenlake/omniglot (python/one-shot-classification/)")
+    parser.add_argument("--mixed-precision", nargs="?", const="float16", default=False,
+                        choices=("float16", "bfloat16"), metavar="float16|bfloat16",
+                        help="16-bit activations: bfloat16 trains 1.4x faster at the same accuracy on CPUs with "
+                             "AVX512-BF16 or AMX-BF16 (emulated and slower elsewhere); float16 pays off on GPUs")
     parser.add_argument("--seed", type=non_negative_int, default=42)
     parser.add_argument("--out", default="embedding.keras", help="where to save the embedding model (.keras)")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
@@ -140,9 +144,13 @@ def main(argv=None) -> dict:
     from kerascnn.tasks.metric import build_embedding_network, raw_pixel_model
     from kerascnn.training import schedules
     from kerascnn.training.modeling import channel_statistics
+    from kerascnn.training.resources import float32_output, mixed_precision_note, precision
     from kerascnn.training.seeding import set_global_seed
 
     set_global_seed(args.seed)
+    note = mixed_precision_note(args.mixed_precision) if args.mixed_precision else None
+    if note:
+        print(f"note: {note}")
 
     # ## The data: every drawing of the training alphabets; the evaluation alphabets are never seen.
     dataset = data.load("omniglot", args.data_dir)
@@ -171,26 +179,28 @@ def main(argv=None) -> dict:
         train_ds = samplers.balanced_batches(train_x, train_y, classes_per_batch=p, examples_per_class=k,
                                              seed=args.seed, batches_per_epoch=steps, augment=augment)
 
-    # ## The model: raw pixels -> normalisation -> tower -> L2-normalised embedding.
-    network = build_embedding_network("triplet", dataset.input_shape, None,
-                                      {"tower": args.tower, "embedding_dim": args.embedding_dim,
-                                       "members": args.members})
-    embedding = raw_pixel_model(network, dataset.input_shape, *statistics, name="omniglot_embedding",
-                                whiten=args.whiten)
-    metrics = losses.epoch_metrics(0.2 if args.margin is None or args.loss in CLASSIFIER_LOSSES else args.margin)
-    if args.loss in CLASSIFIER_LOSSES:
-        # Classify the training characters through cosines to learned class centres; keep the tower.
-        trained = ClassifierTrainedEmbedding(embedding, classes=int(train_y.max()) + 1, members=args.members,
-                                             name="omniglot_classifier")
-        if args.loss == "arcface":
-            loss = losses.ArcFaceLoss(scale=args.scale, margin=args.margin)
-        else:  # softmax: CosFace without a margin (NormFace's scaled cosine softmax)
-            loss = losses.CosFaceLoss(scale=args.scale, margin=0.0 if args.loss == "softmax" else args.margin)
-    else:
-        trained = embedding
-        loss = losses.make_loss(args.loss, margin=args.margin, mining=args.mining)
-    learning_rate = schedules.build("cosine", initial_lr=args.lr, steps_per_epoch=steps, epochs=args.epochs)
-    trained.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
+    # ## The model: raw pixels -> normalisation -> tower -> L2-normalised embedding (built under --mixed-precision's
+    # ## 16-bit policy, if any; the embedding and the cosine head stay float32).
+    with precision(args.mixed_precision):
+        network = build_embedding_network("triplet", dataset.input_shape, None,
+                                          {"tower": args.tower, "embedding_dim": args.embedding_dim,
+                                           "members": args.members})
+        embedding = float32_output(raw_pixel_model(network, dataset.input_shape, *statistics,
+                                                   name="omniglot_embedding", whiten=args.whiten))
+        metrics = losses.epoch_metrics(0.2 if args.margin is None or args.loss in CLASSIFIER_LOSSES else args.margin)
+        if args.loss in CLASSIFIER_LOSSES:
+            # Classify the training characters through cosines to learned class centres; keep the tower.
+            trained = ClassifierTrainedEmbedding(embedding, classes=int(train_y.max()) + 1, members=args.members,
+                                                 name="omniglot_classifier")
+            if args.loss == "arcface":
+                loss = losses.ArcFaceLoss(scale=args.scale, margin=args.margin)
+            else:  # softmax: CosFace without a margin (NormFace's scaled cosine softmax)
+                loss = losses.CosFaceLoss(scale=args.scale, margin=0.0 if args.loss == "softmax" else args.margin)
+        else:
+            trained = embedding
+            loss = losses.make_loss(args.loss, margin=args.margin, mining=args.mining)
+        learning_rate = schedules.build("cosine", initial_lr=args.lr, steps_per_epoch=steps, epochs=args.epochs)
+        trained.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
 
     # ## Train.
     start, cpu_start = time.perf_counter(), sum(os.times()[:4])

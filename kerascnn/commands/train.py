@@ -138,9 +138,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "or --cpu-devices), multiworker (machines in TF_CONFIG)")
     parser.add_argument("--cpu-devices", type=positive_int, metavar="N",
                         help="split the CPU into N logical devices (mirrored training without GPUs)")
-    parser.add_argument("--mixed-precision", action="store_true",
-                        help="mixed_float16: half the activation memory, faster on GPUs with tensor cores "
-                             "(slower on CPUs)")
+    parser.add_argument("--mixed-precision", nargs="?", const="float16", default=False,
+                        choices=("float16", "bfloat16"), metavar="float16|bfloat16",
+                        help="16-bit activations, half the memory: float16 (the default type; loss scaling) is "
+                             "faster on GPUs with tensor cores, slower on CPUs; bfloat16 is faster on CPUs with "
+                             "AVX512-BF16 or AMX-BF16")
     parser.add_argument("--memory-budget", metavar="SIZE",
                         help="memory training must fit in, e.g. 8GiB (default: this machine's available memory "
                              "on a CPU); a batch the plan says cannot fit is refused before training")

@@ -38,6 +38,7 @@ from kerascnn.export.calibration import CALIBRATION_SAMPLES, RANDOM, VERIFY_SAMP
 from kerascnn.export.manifest import artifact_entry, model_entry
 from kerascnn.export.quantize import PRECISIONS, QUANTIZE_MODES, SUPPORTED
 from kerascnn.nn.saving import load_model, resolve_model_path
+from kerascnn.training.resources import float32_copy
 
 #: Every format the export stage writes; a Task may allow fewer (``Task.formats``).
 FORMATS = tuple(EXPORT_SUFFIXES)
@@ -210,7 +211,9 @@ def export_model(
         say(f"skipping {item}: not supported for that format")
     quantizing = any(p == "int8" for _, p in plan.artifacts)
 
-    model = load_model(plan.model_path)
+    model, policy = float32_copy(load_model(plan.model_path))
+    if policy:
+        say(f"{plan.model_path.name} computes under {policy}: exporting (and checking against) a float32 copy")
     signature = task.input_signature(model)
     source, data_dir = resolve_source(calibration, data_dir, plan.run)
     if source == RANDOM and quantizing:

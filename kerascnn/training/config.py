@@ -65,8 +65,10 @@ class TrainConfig:
             and all before it); frozen BatchNorm layers run in inference mode.
         weights: ``"imagenet"`` to start from keras.applications weights (online).
         steps_per_epoch: cap on batches per epoch (quick smoke runs).
-        mixed_precision: train under Keras' ``mixed_float16`` policy (float16 activations,
-            float32 weights, loss scaling; the outputs stay float32). Pays off on GPUs; slow on CPUs.
+        mixed_precision: ``True`` (or ``"float16"``): train under Keras' ``mixed_float16`` policy
+            (float16 activations, float32 weights, loss scaling; the outputs stay float32), which pays
+            off on GPUs and is slow on CPUs; ``"bfloat16"``: ``mixed_bfloat16`` (no loss scaling),
+            faster on CPUs with AVX512-BF16 / AMX-BF16. ``False``: float32.
         memory_budget: memory the training step must fit in (``"8GiB"``); ``None``: the
             machine's available memory (checked on CPUs; on GPUs only when given). A batch
             the plan (:mod:`kerascnn.analysis.memory`) says cannot fit is refused before training.
@@ -98,7 +100,7 @@ class TrainConfig:
     weights: str | None = None
     steps_per_epoch: int | None = None
     quiet: bool = False
-    mixed_precision: bool = False
+    mixed_precision: bool | str = False  # False, True (float16) or "bfloat16"
     memory_budget: str | None = None
 
     def __post_init__(self):
@@ -168,6 +170,10 @@ class TrainConfig:
             from kerascnn import data
 
             data.check_augment(self.augment, self.dataset)  # 2D or 3D by the data set; before any data is read
+        from kerascnn.training.resources import mixed_dtype
+
+        dtype = mixed_dtype(self.mixed_precision)  # anything else: one line
+        self.mixed_precision = "bfloat16" if dtype == "bfloat16" else dtype is not None  # float16 stays `true`
         if self.memory_budget is not None:
             from kerascnn.analysis.memory import parse_bytes
 

@@ -23,7 +23,7 @@ What happens, in order (nothing is written until every check has passed):
    a resume may raise ``epochs``);
 4. the model built inside ``strategy.scope()`` by ``task.build_model``, compiled
    with ``task.loss()`` / ``task.metrics()`` and the optimizer with its LR schedule
-   (``mixed_precision``: under ``mixed_float16``); the memory plan checked against the budget
+   (``mixed_precision``: under ``mixed_float16`` or ``mixed_bfloat16``); the memory plan checked against the budget
    (:mod:`kerascnn.training.resources`);
 5. ``model.fit`` with TerminateOnNaN, BackupAndRestore, the best checkpoint by
    ``task.monitor``, CSVLogger, TensorBoard, the LR logger and optional early
@@ -166,7 +166,7 @@ def train(model_name: str, dataset="digits", *, task=None, run_dir=None, resume:
     if config.mixed_precision:
         from kerascnn.training.resources import mixed_precision_note
 
-        note = mixed_precision_note()
+        note = mixed_precision_note(config.mixed_precision)
         if note:
             print(f"note: {note}", file=sys.stderr)
 
@@ -213,7 +213,7 @@ def compile_model(config: TrainConfig, dataset, x_train, learning_rate, *, task=
     from kerascnn.training.resources import float32_output, precision
 
     task = resolve_task(task, config.model)
-    with precision(config.mixed_precision):  # mixed_float16 layers and loss scaling, float32 outputs
+    with precision(config.mixed_precision):  # 16-bit layers (float16: and loss scaling), float32 outputs
         model = task.build_model(config, dataset, x_train)
         if config.mixed_precision:
             model = float32_output(model)
@@ -257,7 +257,7 @@ def _train(config: TrainConfig, task, dataset, run: RunLayout, strategy, record:
 
     check_memory(config, model, replicas=replicas)  # a batch that cannot fit: one line, nothing written yet
     if config.mixed_precision:
-        check_mixed_precision(model, x_train[:1])  # a float16 kernel missing on this CPU: one line
+        check_mixed_precision(model, x_train[:1], config.mixed_precision)  # a 16-bit kernel missing on this CPU
     start_epoch, from_model = resume_point(run) if resume and run.config.is_file() else (0, False)
     if chief:
         run.path.mkdir(parents=True, exist_ok=True)

@@ -83,11 +83,13 @@ def test_last_level_cache_from_sysfs(tmp_path):
 
 
 @pytest.mark.parametrize("flags, expected", [
-    ("fpu avx2 fma avx512f avx512bw avx512_vnni amx_int8 amx_tile",
-     {"avx2": True, "avx512": True, "vnni": True, "amx": True}),
-    ("fpu avx2 fma avx512f avx512bw", {"avx2": True, "avx512": True, "vnni": False, "amx": False}),
-    ("fpu avx2 fma avx_vnni", {"avx2": True, "avx512": False, "vnni": True, "amx": False}),
-    ("fpu sse2", {"avx2": False, "avx512": False, "vnni": False, "amx": False}),
+    ("fpu avx2 fma avx512f avx512bw avx512_vnni avx512_bf16 amx_bf16 amx_int8 amx_tile",
+     {"avx2": True, "avx512": True, "vnni": True, "amx": True, "bf16": True}),
+    ("fpu avx2 fma avx512f avx512bw avx512_vnni avx512_bf16",
+     {"avx2": True, "avx512": True, "vnni": True, "amx": False, "bf16": True}),
+    ("fpu avx2 fma avx512f avx512bw", {"avx2": True, "avx512": True, "vnni": False, "amx": False, "bf16": False}),
+    ("fpu avx2 fma avx_vnni", {"avx2": True, "avx512": False, "vnni": True, "amx": False, "bf16": False}),
+    ("fpu sse2", {"avx2": False, "avx512": False, "vnni": False, "amx": False, "bf16": False}),
 ])
 def test_isa_flags(tmp_path, flags, expected):
     cpuinfo = tmp_path / "cpuinfo"

@@ -69,6 +69,80 @@ def test_mixed_precision_trains_with_float16_layers_and_float32_outputs(tmp_path
                                model.predict(np.zeros((2, *x.shape[1:]), "float32"), verbose=0), atol=1e-3)
 
 
+def test_bfloat16_trains_without_loss_scaling_and_warns_only_on_cpus_without_bf16_units(tmp_path, capsys):
+    from kerascnn.bench.machine import isa_flags
+    from kerascnn.training import train
+
+    result = train("lenet5", "digits", run_dir=tmp_path / "run", epochs=1, steps_per_epoch=3, seed=0, quiet=True,
+                   mixed_precision="bfloat16")
+    model = result.model
+    policies = {layer.dtype_policy.name for layer in model.layers if layer.name != "float32_output"}
+    assert "mixed_bfloat16" in policies and model.output.dtype == "float32"
+    assert type(model.optimizer).__name__ != "LossScaleOptimizer"  # bfloat16 has float32's exponent range
+    assert np.isfinite(result.metrics["test_loss"]) and result.metrics["test_accuracy"] > 0.1
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["train"]["mixed_precision"] == "bfloat16" and "--mixed-precision bfloat16" in record["command"]
+    warned = "--mixed-precision bfloat16 on a CPU without AVX512-BF16" in capsys.readouterr().err
+    assert warned is not isa_flags()["bf16"]  # this test machine has no GPU
+
+    # It exports: TFLite and ONNX get (and are checked against) a float32 copy of the bfloat16 model.
+    from kerascnn.export import export_model
+
+    manifest = export_model(tmp_path / "run", formats="onnx", quantize=["none"], out=tmp_path / "export", samples=20)
+    (artifact,) = manifest["artifacts"]
+    assert artifact["parity"]["max_abs_diff"] < 1e-5 and artifact["parity"]["top1_agreement"] == 1.0
+
+
+def test_float32_copy_of_a_mixed_model_keeps_the_weights_and_computes_in_float32():
+    import keras
+
+    from kerascnn.models.siamese import triplet
+    from kerascnn.training.resources import float32_copy, precision
+
+    with precision("bfloat16"):
+        mixed = triplet(input_shape=(28, 28, 1), tower="small", embedding_dim=16, members=2)
+    assert any(layer.dtype_policy.name == "mixed_bfloat16" for layer in mixed.get_layer("member1").layers)
+    copy, policy = float32_copy(mixed)
+    assert policy == "mixed_bfloat16" and copy is not mixed
+    nested = [layer for member in ("member1", "member2") for layer in copy.get_layer(member).layers]
+    assert {layer.dtype_policy.name for layer in nested + copy.layers} == {"float32"}
+    for before, after in zip(mixed.weights, copy.weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(before), keras.ops.convert_to_numpy(after))
+    x = np.random.default_rng(0).uniform(0, 1, (4, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(copy.predict(x, verbose=0), mixed.predict(x, verbose=0), atol=0.05)  # bf16: 8 bits
+    assert float32_copy(copy) == (copy, None)  # already float32: the model itself
+
+
+@pytest.mark.parametrize("has_bf16", [True, False])
+def test_the_mixed_precision_note_reads_the_cpu_flags(monkeypatch, has_bf16):
+    from kerascnn.bench import machine
+    from kerascnn.training.resources import mixed_precision_note
+
+    monkeypatch.setattr(machine, "isa_flags", lambda: {"bf16": has_bf16})
+    assert (mixed_precision_note("bfloat16") is None) is has_bf16
+    assert "float16 kernels are emulated" in mixed_precision_note(True)  # float16 is emulated on every CPU
+
+
+@pytest.mark.parametrize("value, stored", [(False, False), (True, True), ("float16", True), ("bfloat16", "bfloat16")])
+def test_mixed_precision_values(value, stored):
+    from kerascnn.training.config import TrainConfig
+
+    assert TrainConfig.from_options("lenet5", "digits", mixed_precision=value).mixed_precision == stored
+
+
+def test_an_unknown_mixed_precision_type_is_one_line(capsys):
+    from kerascnn import cli
+    from kerascnn.training.config import TrainConfig
+
+    with pytest.raises(UsageError, match="must be False, True \\(float16\\), 'float16' or 'bfloat16'"):
+        TrainConfig.from_options("lenet5", "digits", mixed_precision="fp8")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "lenet5", "--mixed-precision", "fp8"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "invalid choice: 'fp8'" in err
+
+
 def test_volumes_train_with_3d_augmentation_and_refuse_2d_items(tmp_path):
     from kerascnn.data import moving_mnist
     from kerascnn.data.base import VolumeDataset
