@@ -12,8 +12,8 @@
 * ``--mixed-precision bfloat16``: Keras' ``mixed_bfloat16`` (Kalamkar et al. 2019, "A Study
   of BFLOAT16 for Deep Learning Training"): float32's exponent range with 8 bits of
   mantissa, so no loss scaling. CPUs with AVX512-BF16 or AMX-BF16 run its matmuls and
-  convolutions in hardware (oneDNN): the one-shot Omniglot recipe trains 1.4x faster at
-  the same accuracy; elsewhere it is emulated and slower, and training says so.
+  convolutions in hardware (oneDNN): the one-shot Omniglot recipe takes 1.3x less CPU time
+  at the same accuracy; elsewhere it is emulated and slower, and training says so.
 * The memory check: the training model's plan (:mod:`kerascnn.analysis.memory`) at the
   batch size must fit ``--memory-budget``, or this machine's available memory on a CPU
   (a GPU's memory is not what ``/proc/meminfo`` reports: there the check needs
