@@ -64,7 +64,7 @@ def test_bench_cli_json_schema_and_plot(tiny, tmp_path, capsys):
     machine = report["machine"]
     assert machine["cores"] >= 1 and machine["gemm_peak_gflops"]["1"] > 1 and machine["int8_gemm_peak_gops"]["1"] > 1
     assert machine["memory_bandwidth_gbs"]["1"] > 0 and machine["cache_bandwidth_gbs"]["1"] > 0
-    assert set(machine["isa"]) == {"avx2", "avx512", "vnni", "amx"}
+    assert set(machine["isa"]) == {"avx2", "avx512", "vnni", "amx", "bf16"}
     assert {"onnxruntime", "numpy"} <= set(machine["versions"])
     assert len(machine["load_average"]) == 3
     assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
