@@ -35,7 +35,7 @@ def comma_list(text: str) -> list[str]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="an embedding model: embedding.keras, or its .onnx / .tflite / export folder")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--runs", metavar="DIR", help="Lake-format run folders (runNN/class_labels.txt ...) or a zip of "
+    source.add_argument("--runs", metavar="DIR_OR_ZIP", help="Lake-format run folders (runNN/class_labels.txt ...) or a zip of "
                         "them (Lake's all_runs.zip)")
     source.add_argument("--dataset", help="draw episodes from a data set (omniglot, digits, mnist, folder:PATH)")
     parser.add_argument("--data-dir", metavar="DIR", help="where offline data lives")

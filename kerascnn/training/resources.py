@@ -82,9 +82,9 @@ def float32_output(model):
 
 
 def float32_copy(model):
-    """``model`` with every layer computing in float32: ``model`` itself if it already does, else a copy built from
-    its config with each ``mixed_float16`` / ``mixed_bfloat16`` policy replaced by ``float32``, holding the same
-    (float32) weights. The exporters take this copy: TFLite and ONNX have no 16-bit variants of most of the ops a
+    """A version of ``model`` whose every layer computes in float32: ``model`` itself if it already does, else a copy
+    built from its config with each ``mixed_float16`` / ``mixed_bfloat16`` policy replaced by ``float32``, holding
+    the same (float32) weights. The exporters take this copy: TFLite and ONNX have no 16-bit variants of most of the ops a
     mixed-precision model is traced into, and float32 is what the artifacts compute anyway.
 
     Returns:
