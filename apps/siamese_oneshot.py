@@ -149,7 +149,7 @@ def main(argv=None) -> dict:
     from kerascnn.training.seeding import set_global_seed
 
     set_global_seed(args.seed)
-    note = mixed_precision_note(args.mixed_precision) if args.mixed_precision else None
+    note = mixed_precision_note(args.mixed_precision)  # None in float32
     if note:
         print(f"note: {note}")
 

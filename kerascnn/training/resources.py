@@ -113,14 +113,17 @@ def float32_copy(model):
     return copy, sorted(found)[0]
 
 
-def mixed_precision_note(mixed=True) -> str | None:
-    """One line of warning when a 16-bit type runs slower than float32 here (no GPU; for bfloat16: a CPU without
-    AVX512-BF16 / AMX-BF16), else ``None``."""
+def mixed_precision_note(mixed) -> str | None:
+    """One line of warning when the 16-bit type of ``mixed`` (see :func:`mixed_dtype`) runs slower than float32
+    here (no GPU; for bfloat16: a CPU without AVX512-BF16 / AMX-BF16), else ``None`` (also for float32)."""
+    dtype = mixed_dtype(mixed)
+    if dtype is None:
+        return None
     import tensorflow as tf
 
     if tf.config.list_logical_devices("GPU"):
         return None
-    if mixed_dtype(mixed) == "bfloat16":
+    if dtype == "bfloat16":
         from kerascnn.bench.machine import isa_flags
 
         if isa_flags()["bf16"]:

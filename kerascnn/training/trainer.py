@@ -163,12 +163,11 @@ def train(model_name: str, dataset="digits", *, task=None, run_dir=None, resume:
     from kerascnn.training.seeding import set_global_seed
 
     set_global_seed(config.seed, deterministic=config.deterministic)
-    if config.mixed_precision:
-        from kerascnn.training.resources import mixed_precision_note
+    from kerascnn.training.resources import mixed_precision_note
 
-        note = mixed_precision_note(config.mixed_precision)
-        if note:
-            print(f"note: {note}", file=sys.stderr)
+    note = mixed_precision_note(config.mixed_precision)  # None in float32
+    if note:
+        print(f"note: {note}", file=sys.stderr)
 
     if loaded is None:
         loaded = data.load(config.dataset, config.data_dir, download=config.download)

@@ -121,6 +121,7 @@ def test_the_mixed_precision_note_reads_the_cpu_flags(monkeypatch, has_bf16):
     monkeypatch.setattr(machine, "isa_flags", lambda: {"bf16": has_bf16})
     assert (mixed_precision_note("bfloat16") is None) is has_bf16
     assert "float16 kernels are emulated" in mixed_precision_note(True)  # float16 is emulated on every CPU
+    assert mixed_precision_note(False) is None  # float32: nothing to say
 
 
 @pytest.mark.parametrize("value, stored", [(False, False), (True, True), ("float16", True), ("bfloat16", "bfloat16")])
